@@ -1,0 +1,5 @@
+"""The API blueprint (/api/v1): posts, comments, categories, tags, users, the feed."""
+
+from flask_smorest import Blueprint
+
+blp = Blueprint("api", __name__, description="Content API")

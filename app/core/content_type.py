@@ -1,0 +1,22 @@
+"""Request bodies are JSON: anything else is 415 before a view runs.
+
+A POST that takes no body (logout, favourite, follow) needs no content type,
+so only requests that carry a body are checked.
+"""
+
+from flask import request
+from werkzeug.exceptions import UnsupportedMediaType
+
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def has_body():
+    return (
+        bool(request.content_length)
+        or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    )
+
+
+def require_json_body():
+    if request.method in BODY_METHODS and has_body() and not request.is_json:
+        raise UnsupportedMediaType("Request bodies must be application/json.")

@@ -1,0 +1,47 @@
+"""Engine settings per database, chosen from the URL at start-up.
+
+PostgreSQL: a bounded connect timeout and statement timeout so no request
+hangs on a sick database, and pre-ping so a database restart costs one failed
+checkout instead of a broken worker. SQLite: foreign keys on (off by default
+there), WAL so the dev server's readers do not block on a writer, and a busy
+timeout instead of "database is locked".
+"""
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+
+
+def engine_options(config):
+    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "postgresql":
+        return {
+            "pool_pre_ping": True,
+            "pool_size": config["DB_POOL_SIZE"],
+            "max_overflow": config["DB_POOL_SIZE"],
+            "pool_timeout": config["DB_CONNECT_TIMEOUT_S"],
+            "pool_recycle": 1800,
+            "connect_args": {
+                "connect_timeout": config["DB_CONNECT_TIMEOUT_S"],
+                "options": f"-c statement_timeout={config['DB_STATEMENT_TIMEOUT_MS']}",
+                "application_name": "folio",
+            },
+        }
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True}
+
+
+@event.listens_for(Engine, "connect")
+def configure_sqlite_connection(dbapi_connection, connection_record):
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,0 +1,88 @@
+"""One place turns every error into RFC 9457 problem details.
+
+Views raise `werkzeug` HTTP exceptions (or `abort(...)`); webargs raises 422
+with field messages; the JWT extension, the database and unexpected exceptions
+all end here too, so a client never sees HTML, a traceback or a second error
+format.
+"""
+
+import logging
+
+from flask import current_app, g, json, request
+from marshmallow import ValidationError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.http import HTTP_STATUS_CODES
+
+PROBLEM_MIMETYPE = "application/problem+json"
+log = logging.getLogger("folio.errors")
+
+
+def problem(status, detail=None, *, headers=None, **extra):
+    """A problem-details response; `extra` adds members such as `errors`."""
+    body = {
+        "type": "about:blank",
+        "title": HTTP_STATUS_CODES.get(status, "Error"),
+        "status": status,
+        "detail": detail or "",
+        "request_id": g.get("request_id"),
+        **extra,
+    }
+    response = current_app.response_class(
+        json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE
+    )
+    response.headers.extend(headers or {})
+    return response
+
+
+def field_errors(messages):
+    """webargs keys messages by location ({"json": {...}}); clients want fields."""
+    if not isinstance(messages, dict):
+        return {"_schema": messages}
+    merged = {}
+    for errors in messages.values():
+        if isinstance(errors, dict):
+            merged.update(errors)
+        else:
+            merged.setdefault("_schema", []).extend(errors)
+    return merged
+
+
+def http_exception_to_problem(error):
+    data = getattr(error, "data", None) or {}
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    headers.update(data.get("headers") or {})
+    extra = {}
+    if "errors" in data:
+        extra["errors"] = data["errors"]
+    elif "messages" in data:
+        extra["errors"] = field_errors(data["messages"])
+    detail = data.get("message") or error.description
+    return problem(error.code, detail, headers=headers, **extra)
+
+
+def handle_validation_error(error):
+    return problem(
+        422, "The request is not valid.", errors=field_errors(error.normalized_messages())
+    )
+
+
+def handle_database_unavailable(error):
+    log.error("database unavailable: %s", error.orig if hasattr(error, "orig") else error)
+    return http_exception_to_problem(
+        ServiceUnavailable("The database is unavailable; try again shortly.")
+    )
+
+
+def handle_unexpected(error):
+    if isinstance(error, HTTPException):
+        return http_exception_to_problem(error)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return http_exception_to_problem(InternalServerError())
+
+
+def register_error_handlers(app):
+    app.register_error_handler(HTTPException, http_exception_to_problem)
+    app.register_error_handler(ValidationError, handle_validation_error)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(Exception, handle_unexpected)

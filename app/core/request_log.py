@@ -1,0 +1,77 @@
+"""Request ids and the one JSON access-log line per request.
+
+A client may send `X-Request-ID` (1 to 128 of letters, digits, `.`, `_`, `-`);
+anything else is replaced by a fresh id, so a log line can always be trusted
+to hold a safe, short value. The id is on every response, in every error body
+and in the access log.
+"""
+
+import logging
+import re
+import sys
+import time
+import uuid
+
+from flask import g, request
+from pythonjsonlogger.json import JsonFormatter
+
+REQUEST_ID_HEADER = "X-Request-ID"
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+access_log = logging.getLogger("folio.access")
+
+
+def incoming_request_id():
+    candidate = request.headers.get(REQUEST_ID_HEADER, "")
+    return candidate if SAFE_REQUEST_ID.fullmatch(candidate) else uuid.uuid4().hex
+
+
+def start_request():
+    g.request_id = incoming_request_id()
+    g.request_started = time.perf_counter()
+
+
+def finish_request(response):
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    started = g.get("request_started")
+    access_log.info(
+        "request",
+        extra={
+            "request_id": g.get("request_id"),
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            "user_id": g.get("user_id"),
+        },
+    )
+    return response
+
+
+class StdoutHandler(logging.StreamHandler):
+    """Writes to whatever sys.stdout is at the time (it is replaced by test capture)."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+def configure_logging(app):
+    """JSON lines on stdout for Folio's loggers; idempotent across app instances."""
+    folio = logging.getLogger("folio")
+    folio.setLevel(app.config["LOG_LEVEL"])
+    if not any(getattr(h, "folio_handler", False) for h in folio.handlers):
+        handler = StdoutHandler()
+        handler.setFormatter(JsonFormatter("%(levelname)s %(name)s %(message)s", timestamp=True))
+        handler.folio_handler = True
+        folio.addHandler(handler)
+    folio.propagate = app.testing  # pytest's caplog listens on the root logger
+
+
+def init_request_logging(app):
+    configure_logging(app)
+    app.before_request(start_request)
+    app.after_request(finish_request)

@@ -1,0 +1,15 @@
+"""Extension singletons, created unbound here and bound to an app in create_app."""
+
+from flask_jwt_extended import JWTManager
+from flask_marshmallow import Marshmallow
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+
+from app.core.api import FolioApi
+from app.models import Model
+
+db = SQLAlchemy(model_class=Model)
+migrate = Migrate(render_as_batch=True, compare_type=True)
+jwt = JWTManager()
+ma = Marshmallow()
+api = FolioApi()

@@ -1,0 +1,6 @@
+"""Every model, imported here so Alembic and `db.metadata` see the whole schema."""
+
+from app.models.base import Model, UTCDateTime
+from app.models.user import ROLES, User
+
+__all__ = ["ROLES", "Model", "UTCDateTime", "User"]

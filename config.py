@@ -1,0 +1,144 @@
+"""Configuration classes, one per environment, read from the environment.
+
+`APP_ENV` chooses the class (development, testing, production; default
+development). A class reads the environment when it is instantiated, not at
+import, so tests can build one from any mapping. Every setting is documented in
+the README's configuration table: keep the two in step. Production refuses to
+start with weak or missing secrets rather than run with a default anyone can
+read in this file.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely; the message names what to set."""
+
+
+class Config:
+    """Settings shared by every environment. Subclasses change defaults only."""
+
+    APP_ENV = "base"
+    DEBUG = False
+    TESTING = False
+    DEFAULT_SECRET_KEY = None
+    DEFAULT_JWT_SECRET_KEY = None
+    DEFAULT_DATABASE_URL = None
+    DATABASE_URL_VARIABLE = "DATABASE_URL"
+
+    # flask-smorest serves the generated spec at /openapi.json.
+    API_TITLE = "Folio"
+    API_VERSION = "1.0.0"
+    OPENAPI_VERSION = "3.1.0"
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+    def __init__(self, environ=None):
+        self._environ = os.environ if environ is None else environ
+        self.SECRET_KEY = self.env_str("SECRET_KEY", self.DEFAULT_SECRET_KEY)
+        self.JWT_SECRET_KEY = self.env_str("JWT_SECRET_KEY", self.DEFAULT_JWT_SECRET_KEY)
+        self.JWT_ALGORITHM = self.env_str("JWT_ALGORITHM", "HS256")
+        self.JWT_PRIVATE_KEY_FILE = self.env_str("JWT_PRIVATE_KEY_FILE")
+        self.JWT_PUBLIC_KEY_FILE = self.env_str("JWT_PUBLIC_KEY_FILE")
+        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(
+            seconds=self.env_int("JWT_ACCESS_TOKEN_SECONDS", 15 * 60)
+        )
+        self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(
+            seconds=self.env_int("JWT_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
+        )
+        self.SQLALCHEMY_DATABASE_URI = self.env_str(
+            self.DATABASE_URL_VARIABLE, self.DEFAULT_DATABASE_URL
+        )
+        self.DB_POOL_SIZE = self.env_int("DB_POOL_SIZE", 5)
+        self.DB_STATEMENT_TIMEOUT_MS = self.env_int("DB_STATEMENT_TIMEOUT_MS", 5000)
+        self.DB_CONNECT_TIMEOUT_S = self.env_int("DB_CONNECT_TIMEOUT_S", 3)
+        self.REDIS_URL = self.env_str("REDIS_URL")
+        self.MAX_CONTENT_LENGTH = self.env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
+        self.LOG_LEVEL = self.env_str("LOG_LEVEL", "INFO")
+
+    def env_str(self, name, default=None):
+        value = self._environ.get(name)
+        return default if value is None or value.strip() == "" else value.strip()
+
+    def env_int(self, name, default):
+        value = self.env_str(name)
+        if value is None:
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+
+    def env_bool(self, name, default=False):
+        value = self.env_str(name)
+        if value is None:
+            return default
+        return value.lower() in {"1", "true", "yes", "on"}
+
+    def validate(self):
+        """Fail fast on settings this environment cannot run with."""
+        if not self.SQLALCHEMY_DATABASE_URI:
+            raise ConfigError(
+                f"Set {self.DATABASE_URL_VARIABLE} "
+                "(e.g. postgresql+psycopg://user:password@host:5432/folio)"
+            )
+
+
+class DevelopmentConfig(Config):
+    APP_ENV = "development"
+    # Public by design so `make run` needs no setup; production refuses them.
+    DEFAULT_SECRET_KEY = "dev-secret-key-not-for-production-use-0000"
+    DEFAULT_JWT_SECRET_KEY = "dev-jwt-secret-key-not-for-production-000"
+    DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'folio.db'}"
+
+
+class TestingConfig(Config):
+    APP_ENV = "testing"
+    TESTING = True
+    DEFAULT_SECRET_KEY = "testing-secret-key-0123456789abcdef0123"
+    DEFAULT_JWT_SECRET_KEY = "testing-jwt-secret-key-0123456789abcdef"
+    DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'test.db'}"
+    DATABASE_URL_VARIABLE = "TEST_DATABASE_URL"
+
+
+class ProductionConfig(Config):
+    APP_ENV = "production"
+
+    def validate(self):
+        for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+            value = getattr(self, name)
+            if not value or len(value.encode()) < MIN_SECRET_BYTES:
+                raise ConfigError(
+                    f"Set {name} to a random value of at least {MIN_SECRET_BYTES} bytes "
+                    "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+        super().validate()
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name=None, environ=None):
+    """The validated configuration for `name`, or for `APP_ENV` when not given."""
+    environ = os.environ if environ is None else environ
+    name = name or environ.get("APP_ENV") or "development"
+    if name not in CONFIGS:
+        raise ConfigError(f"Set APP_ENV to one of {', '.join(CONFIGS)} (got {name!r})")
+    if name == "development" and environ is os.environ:
+        # A .env file is a development convenience; production reads the real environment.
+        from dotenv import load_dotenv
+
+        load_dotenv(BASE_DIR / ".env", override=False)
+    config = CONFIGS[name](environ)
+    config.validate()
+    return config
