@@ -1,1 +1,2 @@
-"""Cross-cutting plumbing every blueprint shares: errors, request ids and logs, database settings."""
+"""Cross-cutting plumbing every blueprint shares: errors, auth and permissions,
+pagination, request ids and logs, database settings."""
