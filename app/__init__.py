@@ -29,6 +29,9 @@ def create_app(config=None, **overrides):
 
 
 def configure_app(app):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from app.core.conditional import handle_stale_data
     from app.core.content_type import require_json_body
     from app.core.database import engine_options
     from app.core.errors import register_error_handlers
@@ -41,6 +44,7 @@ def configure_app(app):
     init_request_logging(app)
     app.before_request(require_json_body)
     register_error_handlers(app)
+    app.register_error_handler(StaleDataError, handle_stale_data)
 
 
 def init_extensions(app):

@@ -12,6 +12,7 @@ from alembic import context
 from flask import current_app
 
 from app.models import UTCDateTime
+from app.models.base import include_in_autogenerate
 
 config = context.config
 if config.config_file_name is not None:
@@ -48,6 +49,7 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", skip_empty_autogenerate)
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_in_autogenerate)
     with target_db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():

@@ -4,4 +4,5 @@ from flask_smorest import Blueprint
 
 blp = Blueprint("api", __name__, description="Content API")
 
-from app.api import users  # noqa: E402,F401  (registers the views on blp)
+# The modules register their views on blp.
+from app.api import categories, comments, posts, tags, users  # noqa: E402,F401

@@ -1,14 +1,21 @@
-"""Users: administration (list, role and active flag)."""
+"""Users: public profiles, follows, and administration (list, role, active flag)."""
 
-from werkzeug.exceptions import NotFound
+from flask_jwt_extended import current_user
+from werkzeug.exceptions import NotFound, UnprocessableEntity
 
 from app.api import blp
+from app.core.conditional import etagged
 from app.core.pagination import PaginationArgs, page_of, paginate, sort_field
-from app.core.permissions import auth_required
+from app.core.permissions import auth_optional, auth_required, viewer
 from app.extensions import db
 from app.models import User
-from app.schemas.user import AdminUserUpdateSchema, OwnUserSchema, UserListQuerySchema
-from app.services import accounts
+from app.schemas.user import (
+    AdminUserUpdateSchema,
+    OwnUserSchema,
+    PublicUserSchema,
+    UserListQuerySchema,
+)
+from app.services import accounts, users
 
 USER_SORTS = {"username": User.username, "created_at": User.created_at}
 
@@ -17,8 +24,12 @@ class UserListArgs(UserListQuerySchema, PaginationArgs):
     sort = sort_field(USER_SORTS, "username")
 
 
+class FollowListArgs(PaginationArgs):
+    sort = sort_field(USER_SORTS, "username")
+
+
 def user_or_404(username):
-    user = accounts.find_by_username(username)
+    user = users.find_user(username, viewer())
     if user is None:
         raise NotFound("No such user.")
     return user
@@ -31,13 +42,17 @@ def user_or_404(username):
 def list_users(args):
     """List accounts (admin): filter by role, active flag or a search string."""
     filters = {name: args[name] for name in ("role", "is_active", "q") if name in args}
-    return paginate(
-        accounts.users_query(**filters),
-        args,
-        sorts=USER_SORTS,
-        id_column=User.id,
-        key_of=lambda user, sort: getattr(user, sort),
-    )
+    query = accounts.users_query(current_user, **filters)
+    return paginate(query, args, sorts=USER_SORTS, id_column=User.id)
+
+
+@blp.route("/users/<username>")
+@auth_optional
+@etagged
+@blp.response(200, PublicUserSchema)
+def get_user(username):
+    """A user's public profile."""
+    return user_or_404(username)
 
 
 @blp.route("/users/<username>", methods=["PATCH"])
@@ -48,4 +63,50 @@ def administer_user(changes, username):
     """Change a user's role or active flag (admin); deactivation signs them out everywhere."""
     user = accounts.administer(user_or_404(username), changes)
     db.session.commit()
-    return user
+    return users.reload(user, current_user)
+
+
+@blp.route("/users/<username>/follow", methods=["POST"])
+@auth_required()
+@blp.response(200, PublicUserSchema)
+@blp.alt_response(422, description="Following yourself")
+def follow(username):
+    """Follow a user; doing it again changes nothing."""
+    followee = user_or_404(username)
+    try:
+        users.follow(current_user, followee)
+    except users.SelfFollow:
+        raise UnprocessableEntity("You cannot follow yourself.") from None
+    db.session.commit()
+    return users.reload(followee, current_user)
+
+
+@blp.route("/users/<username>/follow", methods=["DELETE"])
+@auth_required()
+@blp.response(200, PublicUserSchema)
+def unfollow(username):
+    """Stop following a user; doing it again changes nothing."""
+    followee = user_or_404(username)
+    users.unfollow(current_user, followee)
+    db.session.commit()
+    return users.reload(followee, current_user)
+
+
+@blp.route("/users/<username>/followers")
+@auth_optional
+@blp.arguments(FollowListArgs, location="query", as_kwargs=False)
+@blp.response(200, page_of(PublicUserSchema))
+def followers(args, username):
+    """Who follows this user."""
+    query = users.followers_of(user_or_404(username), viewer())
+    return paginate(query, args, sorts=USER_SORTS, id_column=User.id)
+
+
+@blp.route("/users/<username>/following")
+@auth_optional
+@blp.arguments(FollowListArgs, location="query", as_kwargs=False)
+@blp.response(200, page_of(PublicUserSchema))
+def following(args, username):
+    """Whom this user follows."""
+    query = users.followed_by(user_or_404(username), viewer())
+    return paginate(query, args, sorts=USER_SORTS, id_column=User.id)

@@ -18,7 +18,7 @@ from app.schemas.user import (
     TokenPairSchema,
     check_password_differs,
 )
-from app.services import accounts, tokens
+from app.services import accounts, tokens, users
 
 WRONG_CREDENTIALS = "The login or password is wrong, or the account is inactive."
 
@@ -38,7 +38,7 @@ def register(data):
     except accounts.AccountConflict as error:
         raise conflict(error) from None
     db.session.commit()
-    return user, 201, {"Location": url_for("auth.me")}
+    return users.reload(user, user), 201, {"Location": url_for("auth.me")}
 
 
 @blp.route("/login", methods=["POST"])
@@ -97,7 +97,7 @@ def logout():
 @blp.response(200, OwnUserSchema)
 def me():
     """The signed-in user's own view."""
-    return current_user
+    return users.reload(current_user, current_user)
 
 
 @blp.route("/me", methods=["PATCH"])
@@ -112,7 +112,7 @@ def update_me(changes):
     except accounts.AccountConflict as error:
         raise conflict(error) from None
     db.session.commit()
-    return current_user
+    return users.reload(current_user, current_user)
 
 
 @blp.route("/password", methods=["POST"])

@@ -10,7 +10,7 @@ import logging
 
 from flask import current_app, g, json, request
 from marshmallow import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -74,6 +74,12 @@ def handle_database_unavailable(error):
     )
 
 
+def handle_integrity_error(error):
+    """A race the code's own checks could not see (two identical slugs, say): 409, not 500."""
+    log.warning("integrity error answered 409: %s", getattr(error, "orig", error))
+    return problem(409, "The request conflicts with data saved at the same time; retry.")
+
+
 def handle_unexpected(error):
     if isinstance(error, HTTPException):
         return http_exception_to_problem(error)
@@ -85,4 +91,5 @@ def register_error_handlers(app):
     app.register_error_handler(HTTPException, http_exception_to_problem)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -80,36 +80,50 @@ def page_of(item_schema):
 
 @dataclass(frozen=True)
 class Sort:
+    """An order: one or more key columns, then id, all in one direction."""
+
     name: str
-    column: object
+    columns: tuple
     descending: bool
 
     @classmethod
-    def parse(cls, value, columns):
+    def parse(cls, value, sorts):
         name = value.removeprefix("-")
-        return cls(name, columns[name], value.startswith("-"))
+        columns = sorts[name]
+        return cls(
+            name, columns if isinstance(columns, tuple) else (columns,), value.startswith("-")
+        )
 
     def order_by(self, id_column):
-        if self.descending:
-            return self.column.desc(), id_column.desc()
-        return self.column.asc(), id_column.asc()
+        direction = "desc" if self.descending else "asc"
+        return [getattr(column, direction)() for column in (*self.columns, id_column)]
 
     def after(self, id_column, key):
-        """Rows strictly after `key` in this order (ties broken on id the same way)."""
-        value, last_id = key
-        # Typed literals, so dates bind exactly as the column stores them.
-        bound = tuple_(literal(value, self.column.type), literal(last_id, id_column.type))
-        row = tuple_(self.column, id_column)
+        """Rows strictly after `key` in this order, as one row-value comparison."""
+        columns = (*self.columns, id_column)
+        if len(key) != len(columns):
+            raise BadRequest("The cursor was made for another list, sort or filter.")
+        # Typed literals, so dates bind exactly as the columns store them.
+        bound = tuple_(
+            *(literal(value, column.type) for value, column in zip(key, columns, strict=True))
+        )
+        row = tuple_(*columns)
         return row < bound if self.descending else row > bound
 
 
-def paginate(query, args, *, sorts, id_column, key_of):
+def attribute_values(item, sort):
+    """An item's values for the sort columns, read from the same-named attributes."""
+    return [getattr(item, column.key) for column in sort.columns]
+
+
+def paginate(query, args, *, id_column, sorts=None, sort=None, key_of=attribute_values):
     """Run `query` for one page; returns (body, 200, headers) for a smorest view.
 
-    `sorts` maps sort names to columns; `key_of(item, sort_name)` gives an item's
-    value for the sort column (for the next cursor).
+    `sorts` maps the client's sort names to a column or a tuple of columns, or
+    `sort` gives the order outright (e.g. relevance for a search). `key_of(item,
+    sort)` gives an item's values for the sort columns, for the next cursor.
     """
-    sort = Sort.parse(args["sort"], sorts)
+    sort = sort or Sort.parse(args["sort"], sorts)
     if args.get("page") is not None:
         return _page_mode(query, args, sort, id_column)
     return _cursor_mode(query, args, sort, id_column, key_of)
@@ -149,7 +163,7 @@ def _cursor_mode(query, args, sort, id_column, key_of):
     next_cursor = None
     if has_more:
         last = items[-1]
-        next_cursor = encode_cursor([key_of(last, sort.name), last.id], sort)
+        next_cursor = encode_cursor([*key_of(last, sort), last.id], sort)
     headers = {}
     if next_cursor:
         headers["Link"] = link_header({"next": {"cursor": next_cursor}})
@@ -184,6 +198,8 @@ def decode_cursor(cursor, sort):
         payload = _serializer().loads(cursor)
     except BadData:
         raise BadRequest("The cursor is not valid.") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("k"), list):
+        raise BadRequest("The cursor is not valid.")
     if payload.get("f") != list_fingerprint(sort):
         raise BadRequest("The cursor was made for another list, sort or filter.")
     return [datetime.fromisoformat(v["dt"]) if isinstance(v, dict) else v for v in payload["k"]]

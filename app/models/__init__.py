@@ -1,7 +1,27 @@
 """Every model, imported here so Alembic and `db.metadata` see the whole schema."""
 
 from app.models.base import Model, UTCDateTime
+from app.models.comment import Comment
+from app.models.idempotency import IdempotencyRecord
+from app.models.post import POST_STATUSES, Category, Post, Tag, post_tags
+from app.models.social import Favorite, Follow
 from app.models.token import RevokedToken, TokenFamily
 from app.models.user import ROLES, User
 
-__all__ = ["ROLES", "Model", "RevokedToken", "TokenFamily", "UTCDateTime", "User"]
+__all__ = [
+    "POST_STATUSES",
+    "ROLES",
+    "Category",
+    "Comment",
+    "Favorite",
+    "Follow",
+    "IdempotencyRecord",
+    "Model",
+    "Post",
+    "RevokedToken",
+    "Tag",
+    "TokenFamily",
+    "UTCDateTime",
+    "User",
+    "post_tags",
+]

@@ -7,7 +7,7 @@ on lower(...) so no code path (or race) can store "Alice" beside "alice".
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, Index, String, Text, func, true
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, query_expression
 
 from app.core.clock import utcnow
 from app.models.base import Model, UTCDateTime
@@ -30,6 +30,11 @@ class User(Model):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    # Filled per query (see services/users.py): exact counts and the viewer's flag.
+    followers_count: Mapped[int] = query_expression()
+    following_count: Mapped[int] = query_expression()
+    following: Mapped[bool] = query_expression()
 
     __table_args__ = (
         CheckConstraint(f"role IN {ROLES!r}", name="role"),

@@ -88,6 +88,11 @@ class PublicUserSchema(Schema):
     bio = fields.String(dump_only=True, allow_none=True)
     image = fields.String(dump_only=True, allow_none=True)
     created_at = UTCDateTime(dump_only=True)
+    followers_count = fields.Integer(dump_only=True)
+    following_count = fields.Integer(dump_only=True)
+    following = fields.Boolean(
+        dump_only=True, metadata={"description": "Whether the caller follows them"}
+    )
 
 
 class OwnUserSchema(PublicUserSchema):

@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import User
-from app.services import passwords, tokens
+from app.services import passwords, tokens, users
 
 
 class AccountConflict(Exception):
@@ -113,8 +113,8 @@ def administer(user, changes):
     return user
 
 
-def users_query(*, role=None, is_active=None, q=None):
-    query = select(User)
+def users_query(viewer, *, role=None, is_active=None, q=None):
+    query = users.with_counts(select(User), viewer)
     if role is not None:
         query = query.where(User.role == role)
     if is_active is not None:

@@ -1,0 +1,22 @@
+"""Tags, most used first."""
+
+from app.api import blp
+from app.core.pagination import PaginationArgs, page_of, paginate, sort_field
+from app.models import Tag
+from app.schemas.post import TagSchema
+from app.services import tags
+
+TAG_SORT_NAMES = ("posts_count", "name")
+
+
+class TagListArgs(PaginationArgs):
+    sort = sort_field(TAG_SORT_NAMES, "-posts_count")
+
+
+@blp.route("/tags")
+@blp.arguments(TagListArgs, location="query", as_kwargs=False)
+@blp.response(200, page_of(TagSchema))
+def list_tags(args):
+    """Tags of published posts with their counts, most used first."""
+    query, sorts = tags.tags_with_counts()
+    return paginate(query, args, sorts=sorts, id_column=Tag.id)

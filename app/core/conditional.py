@@ -1,0 +1,76 @@
+"""Conditional requests: ETags for single resources, 304 and 412.
+
+A tag is `"<version>-<digest>"`: the resource's revision counter, then a digest
+of the exact bytes sent. `If-None-Match` compares whole tags, so a client's
+cached copy is reused only while every byte (counts and viewer flags included)
+is the same. `If-Match` compares the revision only: it guards the resource's
+own fields, so an edit is not refused because someone else favourited the
+post meanwhile. The revision check is race-free because every UPDATE also
+checks the version it loaded (SQLAlchemy's version counter): a writer that
+lost the race gets StaleDataError, answered 412.
+"""
+
+import hashlib
+from functools import wraps
+
+from flask import g, request
+from werkzeug.exceptions import PreconditionFailed
+
+from app.core.errors import problem
+
+
+def versioned(resource):
+    """Record the revision of what the view returns; `etagged` builds the tag from it."""
+    g.etag_version = resource.version
+    return resource
+
+
+def etag_for(version, body):
+    digest = hashlib.blake2b(body, digest_size=8).hexdigest()
+    return f'"{version}-{digest}"' if version is not None else f'"{digest}"'
+
+
+def etagged(view):
+    """Add a strong ETag to a 200 response and answer a matching If-None-Match with 304."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        response = view(*args, **kwargs)
+        if response.status_code != 200:
+            return response
+        tag = etag_for(g.pop("etag_version", None), response.get_data())
+        response.headers["ETag"] = tag
+        if tag in if_none_match_tags() and request.method in ("GET", "HEAD"):
+            response.status_code = 304
+            response.set_data(b"")
+            response.headers.pop("Content-Length", None)
+            response.headers.pop("Content-Type", None)
+        return response
+
+    return wrapper
+
+
+def if_none_match_tags():
+    return {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",") if tag}
+
+
+def revision_of(tag):
+    tag = tag.strip().removeprefix("W/").strip('"')
+    version, _, _ = tag.partition("-")
+    return int(version) if version.isdigit() else None
+
+
+def check_if_match(resource):
+    """412 unless If-Match (when sent) names the resource's current revision."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return
+    if resource.version not in {revision_of(tag) for tag in header.split(",")}:
+        raise PreconditionFailed("The resource has changed since that ETag; fetch it again.")
+
+
+def handle_stale_data(_error):
+    """A concurrent writer changed the row between our read and our write."""
+    if "If-Match" in request.headers:
+        return problem(412, "The resource has changed since that ETag; fetch it again.")
+    return problem(409, "The resource was changed by another request at the same time; retry.")

@@ -1,0 +1,115 @@
+"""Idempotent creates: a POST with `Idempotency-Key` runs at most once per user and key.
+
+The decorated view is the request's edge for creates: it commits. With a key,
+the record (user, key, request hash) is inserted first, in the same
+transaction as the resource and the stored answer, so either all three are
+committed or none. A concurrent duplicate blocks on the unique (user, key)
+index until the first commits, then replays its answer. A replay with a
+different body is 422. Records live 24 hours (`IDEMPOTENCY_TTL_S`).
+"""
+
+import hashlib
+from datetime import timedelta
+from functools import wraps
+
+from flask import current_app, request
+from flask_jwt_extended import current_user
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import Conflict, UnprocessableEntity
+
+from app.core.clock import utcnow
+from app.extensions import db
+from app.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+
+def request_fingerprint():
+    material = b"\n".join([request.method.encode(), request.path.encode(), request.get_data()])
+    return hashlib.sha256(material).hexdigest()
+
+
+def find_record(user_id, key):
+    return db.session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.expires_at > utcnow(),
+        )
+    )
+
+
+def replay(record, fingerprint):
+    if record.request_hash != fingerprint:
+        raise UnprocessableEntity(f"This {HEADER} was used with a different request.")
+    if record.status_code is None:
+        raise Conflict(f"A request with this {HEADER} is still in progress; retry shortly.")
+    response = current_app.response_class(
+        record.response_body, status=record.status_code, mimetype="application/json"
+    )
+    if record.location:
+        response.headers["Location"] = record.location
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def claim(user_id, key, fingerprint):
+    """Insert this request's record, or return the record that got there first."""
+    db.session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.expires_at <= utcnow(),
+        )
+    )
+    ttl = timedelta(seconds=current_app.config["IDEMPOTENCY_TTL_S"])
+    record = IdempotencyRecord(
+        user_id=user_id, key=key, request_hash=fingerprint, expires_at=utcnow() + ttl
+    )
+    db.session.add(record)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return None, find_record(user_id, key)
+    return record, None
+
+
+def idempotent_create(view):
+    """Commit a create once; with an Idempotency-Key, at most once per user and key."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get(HEADER)
+        if key is None:
+            response = view(*args, **kwargs)
+            db.session.commit()
+            return response
+        if not 1 <= len(key) <= MAX_KEY_LENGTH:
+            raise UnprocessableEntity(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters.")
+        fingerprint = request_fingerprint()
+        if existing := find_record(current_user.id, key):
+            return replay(existing, fingerprint)
+        record, winner = claim(current_user.id, key, fingerprint)
+        if winner is not None:
+            return replay(winner, fingerprint)
+        if record is None:
+            raise Conflict(f"A request with this {HEADER} is still in progress; retry shortly.")
+        response = view(*args, **kwargs)
+        if 200 <= response.status_code < 300:
+            record.status_code = response.status_code
+            record.response_body = response.get_data(as_text=True)
+            record.location = response.headers.get("Location")
+            db.session.commit()
+        return response
+
+    return wrapper
+
+
+def purge_expired(now=None):
+    result = db.session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= (now or utcnow()))
+    )
+    return result.rowcount

@@ -1,0 +1,117 @@
+"""Posts with their categories and tags.
+
+Counts (favourites, comments) and viewer flags are not stored: they are
+computed in the same SELECT as the posts (`query_expression` attributes filled
+by `with_expression`), so they are exact under any concurrency and a page of
+posts costs a constant number of statements.
+
+`version` is SQLAlchemy's version counter: every UPDATE of a post checks and
+bumps it, so two writers that loaded the same revision cannot both succeed.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
+
+from app.core.clock import utcnow
+from app.models.base import Model, UTCDateTime, hand_managed
+
+POST_STATUSES = ("draft", "published")
+# The text PostgreSQL full-text search indexes and matches against (services/posts.py).
+SEARCH_DOCUMENT = "to_tsvector('english', title || ' ' || coalesce(summary, '') || ' ' || body)"
+
+post_tags = Table(
+    "post_tags",
+    Model.metadata,
+    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_post_tags_tag_id_post_id", "tag_id", "post_id"),
+)
+
+
+class Category(Model):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    description: Mapped[str | None] = mapped_column(String(500))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    posts_count: Mapped[int] = query_expression()
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("uq_categories_name_lower", func.lower(name), unique=True),)
+
+
+class Tag(Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+
+    posts_count: Mapped[int] = query_expression()
+
+
+class Post(Model):
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(220), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str | None] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="SET NULL"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    author = relationship("User", lazy="raise_on_sql")
+    category = relationship(Category, lazy="raise_on_sql")
+    tags = relationship(Tag, secondary=post_tags, lazy="raise_on_sql", order_by=Tag.name)
+
+    favorites_count: Mapped[int] = query_expression()
+    comments_count: Mapped[int] = query_expression()
+    favorited: Mapped[bool] = query_expression()
+    rank: Mapped[float] = query_expression()
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint(f"status IN {POST_STATUSES!r}", name="status"),
+        # The public lists: published posts, newest first, id as tie-breaker.
+        Index("ix_posts_status_published_at_id", "status", "published_at", "id"),
+        Index("ix_posts_author_id_published_at", "author_id", "published_at"),
+        # Full-text search on PostgreSQL (SQLite uses a LIKE fallback).
+        hand_managed(
+            Index("ix_posts_search", text(SEARCH_DOCUMENT), postgresql_using="gin").ddl_if(
+                dialect="postgresql"
+            )
+        ),
+    )
+
+    @property
+    def tag_names(self):
+        return [tag.name for tag in self.tags]
+
+    @property
+    def is_published(self):
+        return self.status == "published"

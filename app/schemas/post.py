@@ -1,0 +1,126 @@
+"""Posts, categories, tags and comments: what comes in, what goes out."""
+
+import re
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate
+
+from app.models import POST_STATUSES
+from app.schemas.fields import UTCDateTime, text
+
+MAX_TAGS = 10
+TAG_NAME = re.compile(r"^[^\x00-\x1f,]{1,32}$")
+
+
+def tag_name(value):
+    if not TAG_NAME.match(value.strip() or "x" * 40):
+        raise ValidationError("Tags are 1 to 32 characters, without commas or control characters.")
+
+
+class TagList(fields.List):
+    """Tag names: trimmed, lower-cased, de-duplicated in order, at most ten."""
+
+    def __init__(self, **kwargs):
+        super().__init__(fields.String(validate=tag_name), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        names = super()._deserialize(value, attr, data, **kwargs)
+        unique = list(dict.fromkeys(name.strip().lower() for name in names))
+        if len(unique) > MAX_TAGS:
+            raise ValidationError(f"At most {MAX_TAGS} tags.")
+        return unique
+
+
+class AuthorSchema(Schema):
+    """The short form of a user, embedded in posts and comments."""
+
+    id = fields.Integer()
+    username = fields.String()
+    image = fields.String(allow_none=True)
+
+
+class CategorySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(dump_only=True)
+    slug = fields.String(dump_only=True)
+    description = fields.String(dump_only=True, allow_none=True)
+    posts_count = fields.Integer(dump_only=True, metadata={"description": "Published posts"})
+
+
+class CategorySummarySchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    slug = fields.String()
+
+
+class CategoryCreateSchema(Schema):
+    name = text(64, min_length=1, required=True)
+    description = text(500, allow_none=True)
+
+
+class CategoryUpdateSchema(Schema):
+    name = text(64, min_length=1)
+    description = text(500, allow_none=True)
+
+
+class TagSchema(Schema):
+    name = fields.String(dump_only=True)
+    posts_count = fields.Integer(dump_only=True, metadata={"description": "Published posts"})
+
+
+class PostCreateSchema(Schema):
+    title = text(200, min_length=1, required=True)
+    body = text(100_000, min_length=1, required=True)
+    summary = text(500, allow_none=True)
+    status = fields.String(load_default="draft", validate=validate.OneOf(POST_STATUSES))
+    category = fields.String(allow_none=True, validate=validate.Length(max=80))
+    tags = TagList()
+
+    @post_load
+    def strip_title(self, data, **kwargs):
+        if "title" in data:
+            data["title"] = data["title"].strip()
+            if not data["title"]:
+                raise ValidationError("Must not be blank.", "title")
+        return data
+
+
+class PostUpdateSchema(PostCreateSchema):
+    """PATCH: the create fields, all optional."""
+
+    title = text(200, min_length=1)
+    body = text(100_000, min_length=1)
+    status = fields.String(validate=validate.OneOf(POST_STATUSES))
+
+
+class PostListItemSchema(Schema):
+    id = fields.Integer()
+    slug = fields.String()
+    title = fields.String()
+    summary = fields.String(allow_none=True)
+    status = fields.String()
+    category = fields.Nested(CategorySummarySchema, allow_none=True)
+    tags = fields.List(fields.String(), attribute="tag_names")
+    author = fields.Nested(AuthorSchema)
+    favorites_count = fields.Integer()
+    favorited = fields.Boolean()
+    comments_count = fields.Integer()
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    published_at = UTCDateTime(allow_none=True)
+
+
+class PostSchema(PostListItemSchema):
+    body = fields.String()
+
+
+class CommentSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    body = fields.String(dump_only=True)
+    author = fields.Nested(AuthorSchema, dump_only=True)
+    post_id = fields.Integer(dump_only=True)
+    created_at = UTCDateTime(dump_only=True)
+    updated_at = UTCDateTime(dump_only=True)
+
+
+class CommentWriteSchema(Schema):
+    body = text(10_000, min_length=1, required=True)

@@ -1,0 +1,257 @@
+"""Conditional requests: ETag/304 on reads, If-Match/412 on writes, safe concurrent edits."""
+
+import pytest
+
+from tests.content_helpers import (
+    API,
+    add_comment,
+    assert_problem,
+    create_category,
+    favorite,
+    follow,
+    post_url,
+    publish,
+    sign_up,
+)
+from tests.test_races import run_concurrently
+
+
+@pytest.fixture
+def alice(make_user, login):
+    return sign_up(make_user, login, "alice")
+
+
+@pytest.fixture
+def bob(make_user, login):
+    return sign_up(make_user, login, "bob")
+
+
+@pytest.fixture
+def editor(make_user, login):
+    return sign_up(make_user, login, "eddie", role="editor")
+
+
+@pytest.fixture
+def post(client, alice):
+    return publish(client, alice, title="Original", body="Original body")
+
+
+def etag_of(client, url, headers=None):
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.headers["ETag"]
+
+
+def assert_strong(tag):
+    assert not tag.startswith("W/")
+    assert len(tag) > 2 and tag.startswith('"') and tag.endswith('"')
+
+
+# --- ETag and If-None-Match ---------------------------------------------------
+
+
+def test_a_post_has_a_strong_etag(client, post):
+    assert_strong(etag_of(client, post_url(post)))
+
+
+def test_the_etag_is_the_same_for_an_unchanged_post(client, post):
+    assert etag_of(client, post_url(post)) == etag_of(client, post_url(post["slug"]))
+
+
+def test_a_matching_if_none_match_is_304_with_no_body(client, post):
+    tag = etag_of(client, post_url(post))
+    response = client.get(post_url(post), headers={"If-None-Match": tag})
+    assert response.status_code == 304
+    assert response.get_data() == b""
+    assert response.headers["ETag"] == tag
+
+
+def test_a_stale_if_none_match_gets_the_full_post(client, post):
+    response = client.get(post_url(post), headers={"If-None-Match": '"not-the-tag"'})
+    assert response.status_code == 200
+    assert response.get_json()["title"] == "Original"
+
+
+def test_the_etag_changes_when_the_post_is_edited(client, post, alice):
+    before = etag_of(client, post_url(post))
+    client.patch(post_url(post), json={"title": "Edited"}, headers=alice)
+    after = etag_of(client, post_url(post))
+    assert after != before
+    response = client.get(post_url(post), headers={"If-None-Match": before})
+    assert response.status_code == 200
+    assert response.get_json()["title"] == "Edited"
+
+
+def test_the_etag_changes_when_the_post_is_favourited(client, post, bob):
+    before = etag_of(client, post_url(post))
+    favorite(client, bob, post)
+    assert etag_of(client, post_url(post)) != before
+    assert client.get(post_url(post), headers={"If-None-Match": before}).status_code == 200
+
+
+def test_the_etag_changes_when_a_comment_is_added(client, post, bob):
+    before = etag_of(client, post_url(post))
+    add_comment(client, bob, post)
+    assert client.get(post_url(post), headers={"If-None-Match": before}).status_code == 200
+
+
+def test_a_comment_has_an_etag_that_gives_304(client, post, bob):
+    comment = add_comment(client, bob, post, "First")
+    url = f"{API}/comments/{comment['id']}"
+    tag = etag_of(client, url)
+    assert_strong(tag)
+    assert client.get(url, headers={"If-None-Match": tag}).status_code == 304
+    client.patch(url, json={"body": "Edited"}, headers=bob)
+    assert client.get(url, headers={"If-None-Match": tag}).status_code == 200
+
+
+def test_a_category_has_an_etag_that_gives_304(client, editor):
+    create_category(client, editor, "Travel")
+    url = f"{API}/categories/travel"
+    tag = etag_of(client, url)
+    assert_strong(tag)
+    assert client.get(url, headers={"If-None-Match": tag}).status_code == 304
+    client.patch(url, json={"description": "New"}, headers=editor)
+    assert client.get(url, headers={"If-None-Match": tag}).status_code == 200
+
+
+def test_a_profile_has_an_etag_that_gives_304(client, alice, bob):
+    url = f"{API}/users/bob"
+    tag = etag_of(client, url)
+    assert_strong(tag)
+    assert client.get(url, headers={"If-None-Match": tag}).status_code == 304
+    client.patch("/auth/me", json={"bio": "Changed"}, headers=bob)
+    assert client.get(url, headers={"If-None-Match": tag}).status_code == 200
+
+
+def test_a_profiles_etag_changes_with_its_follower_count(client, alice, bob):
+    url = f"{API}/users/bob"
+    tag = etag_of(client, url)
+    follow(client, alice, "bob")
+    response = client.get(url, headers={"If-None-Match": tag})
+    assert response.status_code == 200
+    assert response.get_json()["followers_count"] == 1
+
+
+# --- If-Match on writes -------------------------------------------------------
+
+
+def test_a_patch_with_the_current_tag_succeeds(client, post, alice):
+    tag = etag_of(client, post_url(post))
+    response = client.patch(
+        post_url(post), json={"title": "Edited"}, headers={**alice, "If-Match": tag}
+    )
+    assert response.status_code == 200
+    assert response.get_json()["title"] == "Edited"
+
+
+def test_a_patch_with_a_stale_tag_is_412_and_changes_nothing(client, post, alice):
+    stale = etag_of(client, post_url(post))
+    client.patch(post_url(post), json={"title": "First edit"}, headers=alice)
+    response = client.patch(
+        post_url(post), json={"title": "Lost update"}, headers={**alice, "If-Match": stale}
+    )
+    assert_problem(response, 412)
+    assert client.get(post_url(post)).get_json()["title"] == "First edit"
+
+
+def test_a_patch_with_an_unknown_tag_is_412(client, post, alice):
+    response = client.patch(
+        post_url(post), json={"title": "Edited"}, headers={**alice, "If-Match": '"bogus"'}
+    )
+    assert_problem(response, 412)
+    assert client.get(post_url(post)).get_json()["title"] == "Original"
+
+
+def test_if_match_star_succeeds(client, post, alice):
+    response = client.patch(
+        post_url(post), json={"title": "Edited"}, headers={**alice, "If-Match": "*"}
+    )
+    assert response.status_code == 200
+    assert response.get_json()["title"] == "Edited"
+
+
+def test_someone_elses_favourite_does_not_make_an_authors_tag_stale(client, post, alice, bob):
+    """If-Match compares the post's own revision; counts in the body do not conflict."""
+    tag = etag_of(client, post_url(post), alice)
+    favorite(client, bob, post)
+    response = client.patch(
+        post_url(post), json={"title": "Edited"}, headers={**alice, "If-Match": tag}
+    )
+    assert response.status_code == 200
+
+
+def test_a_delete_with_a_stale_tag_is_412_and_keeps_the_post(client, post, alice):
+    stale = etag_of(client, post_url(post))
+    client.patch(post_url(post), json={"title": "Edited"}, headers=alice)
+    response = client.delete(post_url(post), headers={**alice, "If-Match": stale})
+    assert_problem(response, 412)
+    assert client.get(post_url(post)).status_code == 200
+
+
+def test_a_delete_with_the_current_tag_succeeds(client, post, alice):
+    tag = etag_of(client, post_url(post))
+    assert client.delete(post_url(post), headers={**alice, "If-Match": tag}).status_code == 204
+    assert_problem(client.get(post_url(post)), 404)
+
+
+def test_a_stale_tag_on_a_comment_edit_is_412(client, post, bob):
+    comment = add_comment(client, bob, post, "One")
+    url = f"{API}/comments/{comment['id']}"
+    stale = etag_of(client, url)
+    client.patch(url, json={"body": "Two"}, headers=bob)
+    response = client.patch(url, json={"body": "Three"}, headers={**bob, "If-Match": stale})
+    assert_problem(response, 412)
+    assert client.get(url).get_json()["body"] == "Two"
+
+
+def test_a_stale_tag_on_a_category_edit_is_412(client, editor):
+    create_category(client, editor, "Travel")
+    url = f"{API}/categories/travel"
+    stale = etag_of(client, url)
+    client.patch(url, json={"description": "One"}, headers=editor)
+    response = client.patch(url, json={"description": "Two"}, headers={**editor, "If-Match": stale})
+    assert_problem(response, 412)
+    assert client.get(url).get_json()["description"] == "One"
+
+
+def test_permission_is_checked_before_the_precondition(client, post, bob):
+    """A stranger learns nothing from If-Match: 403 whatever the tag."""
+    response = client.patch(
+        post_url(post), json={"title": "Mine"}, headers={**bob, "If-Match": '"bogus"'}
+    )
+    assert_problem(response, 403)
+
+
+# --- concurrent edits ---------------------------------------------------------
+
+
+def test_two_concurrent_patches_with_one_tag_give_one_200_and_one_412(app, client, post, alice):
+    tag = etag_of(client, post_url(post))
+    headers = {**alice, "If-Match": tag}
+    requests = [
+        ("patch", post_url(post), {"json": {"title": f"Writer {i}"}, "headers": headers})
+        for i in range(2)
+    ]
+    results = run_concurrently(app, requests)
+    assert sorted(r.status_code for r in results) == [200, 412]
+    [winner] = [r for r in results if r.status_code == 200]
+    assert client.get(post_url(post)).get_json()["title"] == winner.get_json()["title"]
+
+
+def test_concurrent_patches_without_if_match_never_mix_fields(app, client, post, alice):
+    requests = [
+        (
+            "patch",
+            post_url(post),
+            {"json": {"title": f"Title {i}", "body": f"Body {i}"}, "headers": alice},
+        )
+        for i in range(6)
+    ]
+    results = run_concurrently(app, requests)
+    assert all(r.status_code == 200 for r in results), [r.status_code for r in results]
+    final = client.get(post_url(post)).get_json()
+    assert final["title"].removeprefix("Title ") == final["body"].removeprefix("Body ")
+    for response in results:
+        body = response.get_json()
+        assert body["title"].removeprefix("Title ") == body["body"].removeprefix("Body ")
