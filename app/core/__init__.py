@@ -1,1 +1,1 @@
-"""Cross-cutting plumbing every blueprint shares: errors, request ids and logs, database settings."""
+"""Cross-cutting plumbing every blueprint shares: errors, request ids, logs, spec, database."""
