@@ -8,13 +8,14 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test lint format migrate upgrade clean help
+.PHONY: run test lint format migrate upgrade openapi clean help
 
 help:
 	@echo "make run      start the dev server on http://$(HOST):$(PORT) (SQLite by default)"
 	@echo "make test     run the suite on SQLite, then on PostgreSQL/Redis when configured"
 	@echo "make lint     ruff"
 	@echo "make migrate  autogenerate a migration: make migrate m='add posts'"
+	@echo "make openapi  regenerate docs/openapi.json from the code (a test fails when it is stale)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +50,10 @@ migrate: $(VENV)/.runtime
 
 upgrade: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
+
+openapi: $(VENV)/.runtime
+	@mkdir -p docs
+	$(BIN)/flask openapi write docs/openapi.json
 
 clean:
 	rm -rf $(VENV) instance/*.db .pytest_cache .ruff_cache

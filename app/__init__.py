@@ -67,11 +67,13 @@ def register_blueprints(app):
     from app.api import blp as api_blp
     from app.auth import blp as auth_blp
     from app.extensions import api
+    from app.ops.docs import blp as docs_blp
     from app.ops.health import blp as health_blp
 
     api.register_blueprint(health_blp)
     api.register_blueprint(auth_blp, url_prefix="/auth")
     api.register_blueprint(api_blp, url_prefix="/api/v1")
+    app.register_blueprint(docs_blp)  # an HTML page, not an API operation: not in the spec
 
 
 def register_cli(app):

@@ -1,2 +1,2 @@
 """Cross-cutting plumbing every blueprint shares: errors, auth and permissions,
-pagination, request ids and logs, database settings."""
+pagination, conditional requests, idempotency, OpenAPI, request ids and logs."""

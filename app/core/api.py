@@ -2,30 +2,29 @@
 
 flask-smorest registers its own HTTPException handler and documents its own
 error schema; both are replaced so the spec describes what clients receive.
+The shared parts of the spec (problem responses, X-Request-ID, the bearer
+scheme) come from `app.core.openapi`.
 """
 
 from flask_smorest import Api
-from marshmallow import Schema, fields
 
 from app.core.errors import http_exception_to_problem
-
-
-class ProblemSchema(Schema):
-    """RFC 9457 problem details, the body of every error response."""
-
-    type = fields.String(metadata={"example": "about:blank"})
-    title = fields.String(metadata={"example": "Not Found"})
-    status = fields.Integer(metadata={"example": 404})
-    detail = fields.String()
-    request_id = fields.String(allow_none=True)
-    errors = fields.Dict(
-        metadata={"description": "Field errors (422 only), nested like the request"}
-    )
+from app.core.openapi import FolioSpecPlugin, ProblemSchema
 
 
 class FolioApi(Api):
     ERROR_SCHEMA = ProblemSchema
-    DEFAULT_ERROR_RESPONSE_NAME = "Problem"
+    # No catch-all "default" response: each operation lists the statuses it
+    # can answer, so a client (and Schemathesis) can trust the list.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def __init__(self, app=None, *, spec_kwargs=None, **kwargs):
+        spec_kwargs = {"extra_plugins": [FolioSpecPlugin()], **(spec_kwargs or {})}
+        super().__init__(app, spec_kwargs=spec_kwargs, **kwargs)
 
     def handle_http_exception(self, error):
         return http_exception_to_problem(error)
+
+    def _register_pagination_header(self):
+        """Folio's pagination metadata is in the body, not in flask-smorest's
+        X-Pagination header: leave that header and its schema out of the spec."""

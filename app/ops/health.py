@@ -8,6 +8,7 @@ from marshmallow import Schema, fields
 from sqlalchemy import text
 
 from app.core.errors import problem
+from app.core.openapi import problems
 from app.extensions import db
 
 log = logging.getLogger("folio.ops")
@@ -52,9 +53,12 @@ def liveness():
 
 @blp.route("/ready")
 @blp.response(200, HealthSchema)
-@blp.alt_response(503, description="A dependency is down; `checks` names it")
+@problems(503)
 def readiness():
-    """Readiness: the database (and Redis, when configured) answer."""
+    """Readiness: the database (and Redis, when configured) answer.
+
+    503 problem details when one does not; `checks` names which.
+    """
     checks = {"database": "ok" if database_answers() else "down"}
     if current_app.config.get("REDIS_URL"):
         checks["redis"] = "ok" if redis_answers(current_app.config["REDIS_URL"]) else "down"

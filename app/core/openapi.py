@@ -1,0 +1,227 @@
+"""The parts of the OpenAPI document that every operation shares, written once.
+
+flask-smorest documents what a view declares (its arguments, its responses,
+its docstring). What the contract promises for every endpoint is added here,
+by an apispec plugin, from facts the operation already states, so a new
+endpoint declares only the responses that are its own:
+
+- every response carries `X-Request-ID`;
+- a path parameter can name nothing: 404;
+- a request body can be malformed, too large, not JSON or invalid: 400, 413,
+  415, 422;
+- a bearer-protected operation (see `bearer_auth`) can refuse the token: 401
+  with `WWW-Authenticate`;
+- a list (it takes `per_page`) answers with a `Link` header;
+- an `If-None-Match` header parameter means 304 and an ETag on 200; an
+  `If-Match` one means 412 and an ETag on 200.
+
+Errors are RFC 9457 problem details (`application/problem+json`), so the
+response components here replace flask-smorest's own (which say
+`application/json`) wherever it refers to them, e.g. the 422 that
+`@blp.arguments` documents. Anything else (403, 409, 429, ...) an endpoint
+states with `@problems(...)`. A plugin, rather than a pass over the finished
+document, keeps `/openapi.json`, `flask openapi write` and the tests reading
+one and the same spec.
+"""
+
+from http import HTTPStatus
+
+from apispec import BasePlugin
+from flask_smorest import Blueprint
+from marshmallow import INCLUDE, Schema, fields
+
+BEARER = "bearerAuth"
+PROBLEM_MIMETYPE = "application/problem+json"
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, the body of every error response.
+
+    Problem types may add members (readiness adds `checks`), so unknown
+    members are allowed.
+    """
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True, metadata={"example": "about:blank"})
+    title = fields.String(required=True, metadata={"description": "The status's phrase"})
+    status = fields.Integer(required=True, metadata={"description": "The HTTP status"})
+    detail = fields.String(required=True)
+    request_id = fields.String(required=True, allow_none=True)
+    errors = fields.Dict(
+        metadata={"description": "Field errors (422 only), nested like the request"}
+    )
+
+
+def string_header(description, **schema):
+    return {"description": description, "schema": {"type": "string", **schema}}
+
+
+HEADERS = {
+    "X-Request-ID": {
+        **string_header(
+            "The request's id: the client's own when it is 1 to 128 of letters, digits, "
+            "`.`, `_`, `-`, otherwise a new one. Also in the access log and in error bodies.",
+            pattern="^[A-Za-z0-9._-]{1,128}$",
+        ),
+        "required": True,
+    },
+    "Link": string_header("RFC 8288 links to the `next` (and `prev`, `first`, `last`) pages."),
+    "ETag": string_header("Strong tag of this version of the resource."),
+    "Location": string_header("URL of the created resource."),
+    "Retry-After": string_header("Seconds to wait before trying again."),
+    "WWW-Authenticate": string_header("`Bearer`, with the reason when a token was given."),
+}
+
+PARAMETERS = {
+    "If-None-Match": string_header("An ETag the client holds: 304 when it is still current."),
+    "If-Match": string_header("The ETag the change is based on: 412 when it is stale."),
+    "Idempotency-Key": string_header(
+        "Makes a create safe to retry: the same key and body give the original answer."
+    ),
+}
+
+# status: (component name, description, headers besides X-Request-ID)
+PROBLEMS = {
+    400: ("BadRequest", "The body is not valid JSON, or a cursor was tampered with.", ()),
+    401: (
+        "Unauthorized",
+        "Missing, malformed, expired, revoked or wrong-type token.",
+        ("WWW-Authenticate",),
+    ),
+    403: ("Forbidden", "Authenticated, but not allowed to do this.", ()),
+    404: ("NotFound", "No such resource, or one the caller may not see.", ()),
+    409: ("Conflict", "Conflicts with an existing resource.", ()),
+    412: ("PreconditionFailed", "`If-Match` is stale: nothing was changed.", ()),
+    413: ("ContentTooLarge", "The body is larger than the server accepts.", ()),
+    415: ("UnsupportedMediaType", "The body is not `application/json`.", ()),
+    422: ("UnprocessableContent", "The request is not valid: `errors` names each field.", ()),
+    429: ("TooManyRequests", "Rate limited: retry after `Retry-After` seconds.", ("Retry-After",)),
+    503: ("ServiceUnavailable", "A dependency is down: try again shortly.", ()),
+}
+NOT_MODIFIED = "NotModified"
+BODY_PROBLEMS = (400, 413, 415, 422)
+
+
+def problem_component(description, headers):
+    return {
+        "description": description,
+        "content": {PROBLEM_MIMETYPE: {"schema": ProblemSchema}},
+        "headers": {name: name for name in ("X-Request-ID", *headers)},
+    }
+
+
+def problems(*statuses):
+    """Document problem responses an endpoint adds itself, e.g. `@problems(403, 409)`."""
+    return Blueprint.doc(responses={status: PROBLEMS[status][0] for status in statuses})
+
+
+def bearer_auth(func):
+    """Document that the endpoint needs `Authorization: Bearer <access token>` (and so 401)."""
+    return Blueprint.doc(security=[{BEARER: []}])(func)
+
+
+def status_key(code):
+    """Response keys as apispec writes them: "404", not 404 or HTTPStatus.NOT_FOUND."""
+    return code if code == "default" else str(int(code))
+
+
+def parameter_names(operation, location):
+    """Names of the operation's parameters in `location`; a reference counts by its id."""
+    return {
+        parameter if isinstance(parameter, str) else parameter["name"]
+        for parameter in operation.get("parameters", [])
+        if isinstance(parameter, str) or parameter.get("in") == location
+    }
+
+
+def implied_statuses(path, operation):
+    """Problem statuses the contract attaches to what the operation declares."""
+    statuses = []
+    if "{" in path:
+        statuses.append(404)
+    if "requestBody" in operation:
+        statuses.extend(BODY_PROBLEMS)
+    if any(BEARER in requirement for requirement in operation.get("security", [])):
+        statuses.append(401)
+    if "If-Match" in parameter_names(operation, "header"):
+        statuses.append(412)
+    return statuses
+
+
+def success_headers(operation):
+    """Headers the contract attaches to a 200 answer of this operation."""
+    headers = []
+    if "per_page" in parameter_names(operation, "query"):
+        headers.append("Link")
+    if parameter_names(operation, "header") & {"If-None-Match", "If-Match"}:
+        headers.append("ETag")
+    return headers
+
+
+def own_component(response):
+    """Folio's component in place of flask-smorest's for the same status.
+
+    flask-smorest refers to its components by status name ("UNPROCESSABLE_ENTITY"
+    for `@blp.arguments`); those describe `application/json` errors.
+    """
+    if not (isinstance(response, str) and response in HTTPStatus.__members__):
+        return response
+    status = HTTPStatus[response]
+    if status == HTTPStatus.NOT_MODIFIED:
+        return NOT_MODIFIED
+    return PROBLEMS[status][0] if status in PROBLEMS else response
+
+
+class FolioSpecPlugin(BasePlugin):
+    """Adds the contract's shared responses, headers and security scheme to the spec."""
+
+    def init_spec(self, spec):
+        super().init_spec(spec)
+        spec.components.security_scheme(
+            BEARER,
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "An access token from `POST /auth/login`.",
+            },
+        )
+        # All registered up front, used or not yet: the components section is
+        # the contract's vocabulary, and a later endpoint only refers to it.
+        for name, header in HEADERS.items():
+            spec.components.header(name, header)
+        for name, parameter in PARAMETERS.items():
+            spec.components.parameter(name, "header", {"name": name, **parameter})
+        for name, description, headers in PROBLEMS.values():
+            spec.components.response(name, problem_component(description, headers))
+        spec.components.response(
+            NOT_MODIFIED,
+            {
+                "description": "The client's copy is current (no body).",
+                "headers": {"X-Request-ID": "X-Request-ID", "ETag": "ETag"},
+            },
+        )
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            operation["responses"] = self.complete_responses(path, operation)
+
+    def complete_responses(self, path, operation):
+        responses = {
+            status_key(code): own_component(response)
+            for code, response in operation.get("responses", {}).items()
+        }
+        for status in implied_statuses(path, operation):
+            responses.setdefault(str(status), PROBLEMS[status][0])
+        if "If-None-Match" in parameter_names(operation, "header"):
+            responses.setdefault("304", NOT_MODIFIED)
+        for code, response in responses.items():
+            if isinstance(response, dict):  # a component (a str) has its headers already
+                headers = response.setdefault("headers", {})
+                headers.setdefault("X-Request-ID", "X-Request-ID")
+                if code == "200":
+                    for name in success_headers(operation):
+                        headers.setdefault(name, name)
+        return dict(sorted(responses.items()))

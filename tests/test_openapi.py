@@ -1,0 +1,257 @@
+"""The OpenAPI document: valid, complete, current, and saying what the contract says.
+
+flask-smorest keeps one spec per Api object, that of the app it initialised
+last, so each test reads the spec right after building its app.
+"""
+
+import json
+
+import pytest
+from flask_smorest import Blueprint
+from flask_smorest.spec.plugins import FlaskPlugin
+from marshmallow import Schema, fields
+from openapi_spec_validator import validate
+
+from app.core.openapi import PROBLEM_MIMETYPE, PROBLEMS, bearer_auth, problems
+from app.extensions import api
+from config import BASE_DIR
+
+COMMITTED_SPEC = BASE_DIR / "docs" / "openapi.json"
+# Every route under these prefixes is an API operation and must be in the spec.
+DOCUMENTED_PREFIXES = ("/auth", "/api", "/health")
+UNDOCUMENTED_METHODS = {"HEAD", "OPTIONS"}
+
+
+def spec_of(app):
+    return app.test_client().get("/openapi.json").get_json()
+
+
+def operations(spec):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                yield f"{method.upper()} {path}", operation
+
+
+def resolve(spec, obj):
+    if "$ref" not in obj:
+        return obj
+    *_, section, name = obj["$ref"].split("/")
+    return spec["components"][section][name]
+
+
+def undocumented_routes(app, spec):
+    """`METHOD /path` of every API route that the spec does not describe."""
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if not any(rule.rule == p or rule.rule.startswith(p + "/") for p in DOCUMENTED_PREFIXES):
+            continue
+        path = FlaskPlugin.flaskpath2openapi(rule.rule)
+        for method in sorted(rule.methods - UNDOCUMENTED_METHODS):
+            if method.lower() not in spec["paths"].get(path, {}):
+                missing.append(f"{method} {path}")
+    return missing
+
+
+@pytest.fixture
+def spec(make_app):
+    return spec_of(make_app())
+
+
+def test_spec_is_valid_openapi(spec):
+    validate(spec)
+    assert spec["openapi"].startswith("3.")
+
+
+def test_every_api_route_is_documented(make_app):
+    app = make_app()
+    assert undocumented_routes(app, spec_of(app)) == []
+
+
+def test_an_undocumented_route_is_caught(make_app):
+    app = make_app()
+    app.add_url_rule("/api/v1/secret/<int:id>", "secret", lambda id: "", methods=["GET", "PUT"])
+    assert undocumented_routes(app, spec_of(app)) == [
+        "GET /api/v1/secret/{id}",
+        "PUT /api/v1/secret/{id}",
+    ]
+
+
+def test_every_operation_has_a_summary_from_its_docstring(spec):
+    assert [name for name, operation in operations(spec) if not operation.get("summary")] == []
+    assert spec["paths"]["/health"]["get"]["summary"] == "Liveness: the process is up."
+
+
+def test_every_response_carries_x_request_id(spec):
+    missing = [
+        f"{name} {status}"
+        for name, operation in operations(spec)
+        for status, response in operation["responses"].items()
+        if "X-Request-ID" not in resolve(spec, response).get("headers", {})
+    ]
+    assert missing == []
+    header = spec["components"]["headers"]["X-Request-ID"]
+    assert header["required"] is True
+
+
+def test_no_catch_all_default_response(spec):
+    assert [
+        name for name, operation in operations(spec) if "default" in operation["responses"]
+    ] == []
+
+
+def test_bearer_security_scheme_is_declared(spec):
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An access token from `POST /auth/login`.",
+    }
+
+
+def test_problem_responses_are_problem_json_with_the_problem_schema(spec):
+    for name, *_ in PROBLEMS.values():
+        content = spec["components"]["responses"][name]["content"]
+        assert content == {PROBLEM_MIMETYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    assert spec["components"]["schemas"]["Problem"]["additionalProperties"] is True
+
+
+def test_readiness_documents_its_503(spec):
+    responses = spec["paths"]["/health/ready"]["get"]["responses"]
+    assert responses["503"] == {"$ref": "#/components/responses/ServiceUnavailable"}
+
+
+def test_served_spec_is_the_committed_file(make_app):
+    """docs/openapi.json is what `make openapi` (flask openapi write) writes today."""
+    app = make_app()
+    generated = app.test_cli_runner().invoke(args=["openapi", "print"]).output
+    committed = COMMITTED_SPEC.read_text() if COMMITTED_SPEC.exists() else ""
+    assert committed == generated, "docs/openapi.json is stale: run `make openapi` and commit it"
+    assert json.loads(committed) == spec_of(app)
+
+
+# The rules that add the contract's shared responses, shown on a probe blueprint.
+
+
+class ItemSchema(Schema):
+    name = fields.String(required=True)
+
+
+class ListArgs(Schema):
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class IfNoneMatchArgs(Schema):
+    if_none_match = fields.String(data_key="If-None-Match")
+
+
+class IfMatchArgs(Schema):
+    if_match = fields.String(data_key="If-Match")
+
+
+@pytest.fixture
+def probe_spec(make_app):
+    """The spec of an app with probe operations that each show one rule."""
+    app = make_app()
+    blp = Blueprint("probe", __name__, url_prefix="/probe")
+
+    @blp.route("/items", methods=["GET"])
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, ItemSchema(many=True))
+    def list_items(args):
+        """List items."""
+
+    @blp.route("/items", methods=["POST"])
+    @bearer_auth
+    @problems(403, 409)
+    @blp.arguments(ItemSchema)
+    @blp.response(201, ItemSchema)
+    def create_item(data):
+        """Create an item."""
+
+    @blp.route("/items/<int:item_id>", methods=["GET"])
+    @blp.arguments(IfNoneMatchArgs, location="headers")
+    @blp.response(200, ItemSchema)
+    @blp.alt_response(404, description="No item with that id.")
+    def get_item(args, item_id):
+        """Get an item."""
+
+    @blp.route("/items/<int:item_id>", methods=["PATCH"])
+    @blp.arguments(IfMatchArgs, location="headers")
+    @blp.arguments(ItemSchema)
+    @blp.response(200, ItemSchema)
+    def update_item(headers, data, item_id):
+        """Update an item."""
+
+    api.register_blueprint(blp)
+    return spec_of(app)
+
+
+def responses(spec, method, path):
+    return spec["paths"][path][method]["responses"]
+
+
+def refs(responses):
+    return {status: r["$ref"].rsplit("/", 1)[-1] for status, r in responses.items() if "$ref" in r}
+
+
+def header_names(response):
+    return set(response.get("headers", {}))
+
+
+def test_probe_spec_is_valid(probe_spec):
+    validate(probe_spec)
+
+
+def test_a_list_documents_link_and_its_422(probe_spec):
+    answers = responses(probe_spec, "get", "/probe/items")
+    assert refs(answers) == {"422": "UnprocessableContent"}
+    assert header_names(answers["200"]) == {"X-Request-ID", "Link"}
+
+
+def test_a_body_documents_400_413_415_422(probe_spec):
+    answers = refs(responses(probe_spec, "post", "/probe/items"))
+    for status in ("400", "413", "415", "422"):
+        assert answers[status] == PROBLEMS[int(status)][0]
+
+
+def test_bearer_auth_documents_security_and_401(probe_spec):
+    operation = probe_spec["paths"]["/probe/items"]["post"]
+    assert operation["security"] == [{"bearerAuth": []}]
+    assert refs(operation["responses"])["401"] == "Unauthorized"
+    unauthorized = probe_spec["components"]["responses"]["Unauthorized"]
+    assert header_names(unauthorized) == {"X-Request-ID", "WWW-Authenticate"}
+
+
+def test_anonymous_operations_document_no_401(probe_spec):
+    assert "401" not in responses(probe_spec, "get", "/probe/items")
+    assert "security" not in probe_spec["paths"]["/probe/items"]["get"]
+
+
+def test_problems_decorator_documents_the_endpoints_own_statuses(probe_spec):
+    answers = refs(responses(probe_spec, "post", "/probe/items"))
+    assert answers["403"] == "Forbidden"
+    assert answers["409"] == "Conflict"
+    assert "404" not in answers  # no path parameter
+
+
+def test_a_path_parameter_documents_404_unless_the_view_does(probe_spec):
+    assert refs(responses(probe_spec, "patch", "/probe/items/{item_id}"))["404"] == "NotFound"
+    own = responses(probe_spec, "get", "/probe/items/{item_id}")["404"]
+    assert own["description"] == "No item with that id."
+    assert header_names(own) == {"X-Request-ID"}
+
+
+def test_if_none_match_documents_304_and_etag(probe_spec):
+    answers = responses(probe_spec, "get", "/probe/items/{item_id}")
+    assert refs(answers)["304"] == "NotModified"
+    assert header_names(answers["200"]) == {"X-Request-ID", "ETag"}
+    assert "412" not in answers
+
+
+def test_if_match_documents_412_and_etag(probe_spec):
+    answers = responses(probe_spec, "patch", "/probe/items/{item_id}")
+    assert refs(answers)["412"] == "PreconditionFailed"
+    assert header_names(answers["200"]) == {"X-Request-ID", "ETag"}
+    assert "304" not in answers
