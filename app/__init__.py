@@ -58,9 +58,6 @@ def init_extensions(app):
     ma.init_app(app)
     limiter.init_app(app)
     api.init_app(app)
-    api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-    )
 
 
 def register_blueprints(app):

@@ -88,6 +88,14 @@ def test_a_duplicate_name_is_409_whatever_its_case(client, editor):
     assert len(get_list(client, f"{API}/categories")["items"]) == 1
 
 
+def test_a_name_that_slugifies_like_another_never_fails_with_500(client, editor):
+    create_category(client, editor, "Data Science")
+    response = client.post(f"{API}/categories", json={"name": "Data-Science"}, headers=editor)
+    assert response.status_code in (201, 409), response.get_json()
+    if response.status_code == 201:
+        assert response.get_json()["slug"] != "data-science"
+
+
 # --- read ---------------------------------------------------------------------
 
 
@@ -252,3 +260,9 @@ def test_a_cursor_walk_of_tags_sees_each_once_in_order(client, alice):
         seen += [t["name"] for t in body["items"]]
         cursor = body["meta"]["next_cursor"]
     assert seen == ["used5", "used4", "used3", "used2", "used1"]
+
+
+@pytest.mark.parametrize("path", ["/tags", "/categories"])
+@pytest.mark.parametrize("query", ["per_page=0", "per_page=101", "page=0"])
+def test_bad_paging_arguments_on_tags_and_categories_are_422(client, path, query):
+    assert_problem(client.get(f"{API}{path}?{query}"), 422)

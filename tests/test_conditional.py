@@ -7,6 +7,7 @@ from tests.content_helpers import (
     add_comment,
     assert_problem,
     create_category,
+    create_post,
     favorite,
     follow,
     post_url,
@@ -64,6 +65,40 @@ def test_a_matching_if_none_match_is_304_with_no_body(client, post):
     assert response.status_code == 304
     assert response.get_data() == b""
     assert response.headers["ETag"] == tag
+
+
+def test_if_none_match_with_a_list_containing_the_tag_is_304(client, post):
+    tag = etag_of(client, post_url(post))
+    response = client.get(post_url(post), headers={"If-None-Match": f'"other", {tag}'})
+    assert response.status_code == 304
+
+
+def test_if_none_match_star_is_304_for_an_existing_post(client, post):
+    """`*` matches any current representation (RFC 9110, 13.1.2)."""
+    assert client.get(post_url(post), headers={"If-None-Match": "*"}).status_code == 304
+
+
+def test_if_none_match_uses_weak_comparison(client, post):
+    """Proxies that compress may hand the client W/"..."; it still names this body."""
+    tag = etag_of(client, post_url(post))
+    assert client.get(post_url(post), headers={"If-None-Match": f"W/{tag}"}).status_code == 304
+
+
+def test_a_tag_does_not_reveal_a_draft_to_anonymous_readers(client, alice):
+    draft = create_post(client, alice)
+    tag = etag_of(client, post_url(draft), alice)
+    assert_problem(client.get(post_url(draft), headers={"If-None-Match": tag}), 404)
+
+
+def test_callers_who_see_different_bodies_get_different_tags(client, post, alice, bob):
+    """`favorited` is per caller, so the same tag must not stand for both bodies."""
+    favorite(client, bob, post)
+    mine = etag_of(client, post_url(post), bob)
+    theirs = etag_of(client, post_url(post), alice)
+    assert mine != theirs
+    response = client.get(post_url(post), headers={**bob, "If-None-Match": theirs})
+    assert response.status_code == 200
+    assert response.get_json()["favorited"] is True
 
 
 def test_a_stale_if_none_match_gets_the_full_post(client, post):
@@ -171,6 +206,21 @@ def test_if_match_star_succeeds(client, post, alice):
     assert response.get_json()["title"] == "Edited"
 
 
+def test_if_match_with_a_list_containing_the_current_tag_succeeds(client, post, alice):
+    tag = etag_of(client, post_url(post))
+    headers = {**alice, "If-Match": f'"stale", {tag}'}
+    assert (
+        client.patch(post_url(post), json={"title": "Edited"}, headers=headers).status_code == 200
+    )
+
+
+def test_if_match_never_matches_a_weak_tag(client, post, alice):
+    """If-Match uses strong comparison (RFC 9110)."""
+    tag = etag_of(client, post_url(post))
+    headers = {**alice, "If-Match": f"W/{tag}"}
+    assert_problem(client.patch(post_url(post), json={"title": "Edited"}, headers=headers), 412)
+
+
 def test_someone_elses_favourite_does_not_make_an_authors_tag_stale(client, post, alice, bob):
     """If-Match compares the post's own revision; counts in the body do not conflict."""
     tag = etag_of(client, post_url(post), alice)
@@ -239,19 +289,34 @@ def test_two_concurrent_patches_with_one_tag_give_one_200_and_one_412(app, clien
     assert client.get(post_url(post)).get_json()["title"] == winner.get_json()["title"]
 
 
-def test_concurrent_patches_without_if_match_never_mix_fields(app, client, post, alice):
-    requests = [
+def unconditional_patches(post, headers, count=6):
+    """PATCHes that each set title and body to a matching pair: "Title i" and "Body i"."""
+    return [
         (
             "patch",
             post_url(post),
-            {"json": {"title": f"Title {i}", "body": f"Body {i}"}, "headers": alice},
+            {"json": {"title": f"Title {i}", "body": f"Body {i}"}, "headers": headers},
         )
-        for i in range(6)
+        for i in range(count)
     ]
-    results = run_concurrently(app, requests)
-    assert all(r.status_code == 200 for r in results), [r.status_code for r in results]
-    final = client.get(post_url(post)).get_json()
-    assert final["title"].removeprefix("Title ") == final["body"].removeprefix("Body ")
+
+
+def written_by(post):
+    """Which request wrote the title, and which the body."""
+    return post["title"].removeprefix("Title "), post["body"].removeprefix("Body ")
+
+
+def test_concurrent_patches_without_if_match_never_mix_fields(app, client, post, alice):
+    results = run_concurrently(app, unconditional_patches(post, alice))
+    assert all(r.status_code < 500 for r in results), [r.status_code for r in results]
+    title_from, body_from = written_by(client.get(post_url(post)).get_json())
+    assert title_from == body_from
     for response in results:
-        body = response.get_json()
-        assert body["title"].removeprefix("Title ") == body["body"].removeprefix("Body ")
+        if response.status_code == 200:
+            title_from, body_from = written_by(response.get_json())
+            assert title_from == body_from
+
+
+def test_concurrent_patches_without_if_match_all_succeed_last_writer_wins(app, client, post, alice):
+    results = run_concurrently(app, unconditional_patches(post, alice))
+    assert [r.status_code for r in results] == [200] * 6

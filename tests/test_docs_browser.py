@@ -24,7 +24,7 @@ from config import BASE_DIR
 
 # The operation the browser runs with "Try it out": once GET /api/v1/posts
 # exists, the issue wants that one here.
-TRY_IT_OUT = ("GET", "/health/ready")
+TRY_IT_OUT = ("GET", "/api/v1/posts")
 
 BROWSER_DIR = BASE_DIR / "tests" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -136,7 +136,7 @@ def test_docs_page_lists_and_runs_operations_in_chromium(browser, folio_server, 
     assert status == 0, f"browser checks failed: {report or stderr}"
     assert report["operations"] >= 2
     assert report["status"] == "200"
-    assert json.loads(report["responseBody"])["status"] == "ok"
+    assert set(json.loads(report["responseBody"])) == {"items", "meta"}
     assert report["foreignRequests"] == []
     assert report["cspViolations"] == []
     assert report["pageErrors"] == []

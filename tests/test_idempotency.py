@@ -1,7 +1,10 @@
 """Idempotency-Key on creates: a retried POST replays its answer and creates nothing new."""
 
+from datetime import timedelta
+
 import pytest
 
+from app.core import clock
 from tests.content_helpers import (
     API,
     assert_problem,
@@ -88,6 +91,17 @@ def test_keys_belong_to_one_user(client, alice, bob):
     assert theirs.get_json()["id"] != mine.get_json()["id"]
     assert theirs.get_json()["author"]["username"] == "bob"
     assert published_count(client) == 2
+
+
+def test_a_retry_a_day_later_still_replays(client, alice, monkeypatch):
+    """Keys are kept at least 24 hours: move the clock, not sleep."""
+    first = create(client, keyed(alice))
+    later = clock.utcnow() + timedelta(hours=23, minutes=59)
+    monkeypatch.setattr("app.core.idempotency.utcnow", lambda: later)
+    retry = create(client, keyed(alice))
+    assert retry.status_code == 201
+    assert retry.get_json()["id"] == first.get_json()["id"]
+    assert published_count(client) == 1
 
 
 def test_concurrent_requests_with_one_key_create_one_post(app, client, alice):

@@ -85,6 +85,14 @@ def test_filter_by_author(client, blog):
     assert titles(client, f"{API}/posts?author=bob") == ["Delta", "Beta"]
 
 
+def test_filter_by_author_ignores_case(client, blog):
+    assert titles(client, f"{API}/posts?author=BOB") == ["Delta", "Beta"]
+
+
+def test_filter_by_tag_ignores_case(client, blog):
+    assert titles(client, f"{API}/posts?tag=Python") == ["Beta", "Alpha"]
+
+
 def test_filter_by_category(client, blog):
     assert titles(client, f"{API}/posts?category=science") == ["Alpha"]
 
@@ -288,6 +296,17 @@ def test_search_needs_every_word(client, library):
 
 def test_search_without_a_match_is_empty(client, library):
     assert titles(client, f"{API}/posts?q=volcano") == []
+
+
+@pytest.mark.parametrize("wildcard", ["%25", "_", "*"])
+def test_search_treats_wildcards_as_plain_text(client, library, wildcard):
+    assert titles(client, f"{API}/posts?q={wildcard}") == []
+
+
+@pytest.mark.parametrize("q", ["the", "bees & !honey", "'", '"unclosed', "bee:*", "-", "a" * 200])
+def test_search_text_that_looks_like_query_syntax_is_answered(client, library, q):
+    response = client.get(f"{API}/posts", query_string={"q": q})
+    assert response.status_code == 200, response.get_json()
 
 
 def test_search_with_an_explicit_sort_keeps_that_order(client, library):

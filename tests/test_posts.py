@@ -16,6 +16,7 @@ from tests.content_helpers import (
     publish,
     sign_up,
 )
+from tests.test_races import run_concurrently
 
 
 @pytest.fixture
@@ -85,6 +86,11 @@ def test_a_post_created_as_published_has_published_at(client, alice):
     post = publish(client, alice)
     assert post["status"] == "published"
     assert post["published_at"].endswith("Z")
+
+
+def test_a_post_is_never_published_before_it_was_created(client, alice):
+    post = publish(client, alice)
+    assert post["published_at"] >= post["created_at"]
 
 
 def test_summary_and_category_are_optional(client, alice):
@@ -161,6 +167,31 @@ def test_more_than_ten_tags_are_rejected(client, alice):
     assert "tags" in response.get_json()["errors"]
 
 
+@pytest.mark.parametrize(
+    "oversized",
+    [
+        {"title": "x" * 1000},
+        {"summary": "x" * 10_000},
+        {"tags": ["x" * 300]},
+        {"category": "x" * 300},
+    ],
+    ids=["title", "summary", "tag", "category"],
+)
+def test_an_oversized_field_is_refused_cleanly(client, alice, oversized):
+    """Whatever the limits are, a long value is a validation error, never a database error."""
+    body = {"title": "Hello", "body": "Text", **oversized}
+    response = client.post(f"{API}/posts", json=body, headers=alice)
+    assert response.status_code in (201, 422), response.get_json()
+
+
+def test_concurrent_posts_with_one_new_tag_all_succeed(app, client, alice):
+    body = {"title": "Tagged", "body": "Text", "tags": ["brand-new"], "status": "published"}
+    requests = [("post", f"{API}/posts", {"json": body, "headers": alice})] * 4
+    results = run_concurrently(app, requests)
+    assert [r.status_code for r in results] == [201] * 4
+    assert get_list(client, f"{API}/tags")["items"] == [{"name": "brand-new", "posts_count": 4}]
+
+
 def test_malformed_json_is_400(client, alice):
     response = client.post(
         f"{API}/posts", data='{"title": "Hello",', content_type="application/json", headers=alice
@@ -198,6 +229,14 @@ def test_the_slug_stays_when_the_title_changes(client, alice):
     assert client.get(post_url(post["slug"]), headers=alice).status_code == 200
 
 
+def test_concurrent_posts_with_one_title_all_get_distinct_slugs(app, alice):
+    body = {"title": "Breaking News", "body": "Text"}
+    requests = [("post", f"{API}/posts", {"json": body, "headers": alice})] * 4
+    results = run_concurrently(app, requests)
+    assert [r.status_code for r in results] == [201] * 4
+    assert len({r.get_json()["slug"] for r in results}) == 4
+
+
 @pytest.mark.parametrize("title", ["2024", "1984!", "???", "日本語"])
 def test_a_slug_always_contains_a_letter_and_finds_its_post(client, alice, title):
     post = create_post(client, alice, title=title)
@@ -218,10 +257,20 @@ def test_a_published_post_is_readable_by_anyone_by_id_or_slug(client, alice):
         assert response.get_json() == {**post, "favorited": False}
 
 
-def test_urls_match_with_or_without_a_trailing_slash(client, alice):
+@pytest.mark.parametrize(
+    "path",
+    ["/posts/{id}/", "/posts/", "/posts/{id}/comments/", "/categories/", "/tags/", "/users/alice/"],
+)
+def test_urls_match_with_or_without_a_trailing_slash(client, alice, path):
     post = publish(client, alice)
-    assert client.get(f"{post_url(post)}/").status_code == 200
-    assert client.get(f"{API}/posts/").status_code == 200
+    response = client.get(API + path.format(id=post["id"]))
+    assert response.status_code == 200
+    assert "Location" not in response.headers
+
+
+def test_an_unsupported_method_is_405_problem(client, alice):
+    post = publish(client, alice)
+    assert_problem(client.put(post_url(post), json={"title": "Whole"}, headers=alice), 405)
 
 
 @pytest.mark.parametrize("key", ["12345", "no-such-post", "99999999999999999999999"])

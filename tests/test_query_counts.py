@@ -46,6 +46,7 @@ def statements_for(app, client, path, headers=None, expected_items=None):
     with counted_statements(app) as statements:
         response = client.get(path, headers=headers)
     assert response.status_code == 200, response.get_json()
+    assert statements, "no statement was counted: is the listener on the app's engine?"
     if expected_items is not None:
         assert len(response.get_json()["items"]) == expected_items
     return len(statements)

@@ -111,6 +111,11 @@ def test_following_yourself_is_422(client, alice):
     assert client.get(user_url("alice")).get_json()["followers_count"] == 0
 
 
+def test_following_yourself_under_another_case_is_still_422(client, alice):
+    assert_problem(client.post(f"{user_url('ALICE')}/follow", headers=alice), 422)
+    assert client.get(user_url("alice")).get_json()["followers_count"] == 0
+
+
 def test_following_an_unknown_user_is_404(client, alice):
     assert_problem(client.post(f"{user_url('nobody')}/follow", headers=alice), 404)
     assert_problem(client.delete(f"{user_url('nobody')}/follow", headers=alice), 404)
@@ -157,6 +162,12 @@ def test_a_cursor_walk_of_followers_sees_each_once(client, make_user, login, bob
         seen += [u["username"] for u in body["items"]]
         cursor = body["meta"]["next_cursor"]
     assert sorted(seen) == [f"fan{i}" for i in range(5)]
+
+
+@pytest.mark.parametrize("path", ["followers", "following"])
+@pytest.mark.parametrize("query", ["per_page=0", "per_page=101", "page=0", "sort=email"])
+def test_bad_arguments_on_follower_lists_are_422(client, bob, path, query):
+    assert_problem(client.get(f"{user_url('bob')}/{path}?{query}"), 422)
 
 
 def test_the_follower_lists_of_an_unknown_user_are_404(client):

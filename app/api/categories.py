@@ -5,7 +5,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict, NotFound
 
 from app.api import blp
-from app.core.conditional import check_if_match, etagged, versioned
+from app.core.conditional import cacheable, check_if_match, etagged, if_match, versioned
 from app.core.idempotency import idempotent_create
 from app.core.pagination import PaginationArgs, page_of, paginate, sort_field
 from app.core.permissions import auth_required
@@ -46,7 +46,7 @@ def list_categories(args):
 @auth_required("editor")
 @idempotent_create
 @blp.arguments(CategoryCreateSchema)
-@blp.response(201, CategorySchema)
+@blp.response(201, CategorySchema, headers={"Location": "Location"})
 def create_category(data):
     """Create a category (editors); its slug comes from the name."""
     try:
@@ -58,7 +58,7 @@ def create_category(data):
 
 
 @blp.route("/categories/<slug>")
-@etagged
+@cacheable
 @blp.response(200, CategorySchema)
 def get_category(slug):
     """Read a category."""
@@ -67,6 +67,7 @@ def get_category(slug):
 
 @blp.route("/categories/<slug>", methods=["PATCH"])
 @auth_required("editor")
+@if_match
 @etagged
 @blp.arguments(CategoryUpdateSchema)
 @blp.response(200, CategorySchema)
@@ -84,6 +85,7 @@ def update_category(changes, slug):
 
 @blp.route("/categories/<slug>", methods=["DELETE"])
 @auth_required("editor")
+@if_match
 @blp.response(204)
 def delete_category(slug):
     """Delete a category (editors); its posts become uncategorised."""

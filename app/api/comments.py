@@ -7,8 +7,9 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from app.api import blp
 from app.api.posts import post_or_404
-from app.core.conditional import check_if_match, etagged, versioned
+from app.core.conditional import cacheable, check_if_match, etagged, if_match, versioned
 from app.core.idempotency import idempotent_create
+from app.core.openapi import problems
 from app.core.pagination import PaginationArgs, page_of, paginate, sort_field
 from app.core.permissions import auth_optional, auth_required, ensure_can_modify, viewer
 from app.extensions import db
@@ -44,7 +45,7 @@ def list_comments(args, reference):
 @auth_required()
 @idempotent_create
 @blp.arguments(CommentWriteSchema)
-@blp.response(201, CommentSchema)
+@blp.response(201, CommentSchema, headers={"Location": "Location"})
 def add_comment(data, reference):
     """Comment on a post."""
     comment = comments.add_comment(post_or_404(reference), current_user, data["body"])
@@ -54,7 +55,7 @@ def add_comment(data, reference):
 
 @blp.route("/comments/<int:comment_id>")
 @auth_optional
-@etagged
+@cacheable
 @blp.response(200, CommentSchema)
 def get_comment(comment_id):
     """Read a comment (if its post is visible to the caller)."""
@@ -63,6 +64,8 @@ def get_comment(comment_id):
 
 @blp.route("/comments/<int:comment_id>", methods=["PATCH"])
 @auth_required()
+@if_match
+@problems(403)
 @etagged
 @blp.arguments(CommentWriteSchema)
 @blp.response(200, CommentSchema)
@@ -79,6 +82,8 @@ def edit_comment(data, comment_id):
 
 @blp.route("/comments/<int:comment_id>", methods=["DELETE"])
 @auth_required()
+@if_match
+@problems(403)
 @blp.response(204)
 def delete_comment(comment_id):
     """Delete a comment (its author or an editor); honours If-Match."""

@@ -8,8 +8,9 @@ from marshmallow import ValidationError, fields, validate
 from werkzeug.exceptions import NotFound, Unauthorized
 
 from app.api import blp
-from app.core.conditional import check_if_match, etagged, versioned
+from app.core.conditional import cacheable, check_if_match, etagged, if_match, versioned
 from app.core.idempotency import idempotent_create
+from app.core.openapi import problems
 from app.core.pagination import PaginationArgs, Sort, page_of, paginate, sort_field
 from app.core.permissions import auth_optional, auth_required, ensure_can_modify, viewer
 from app.extensions import db
@@ -70,6 +71,7 @@ def list_query(args, user):
 
 @blp.route("/posts")
 @auth_optional
+@problems(400)
 @blp.arguments(PostListArgs, location="query", as_kwargs=False)
 @blp.response(200, page_of(PostListItemSchema))
 def list_posts(args):
@@ -90,7 +92,7 @@ def list_posts(args):
 @auth_required()
 @idempotent_create
 @blp.arguments(PostCreateSchema)
-@blp.response(201, PostSchema)
+@blp.response(201, PostSchema, headers={"Location": "Location"})
 def create_post(data):
     """Write a post (a draft unless `status` is `published`)."""
     with category_must_exist():
@@ -101,7 +103,7 @@ def create_post(data):
 
 @blp.route("/posts/<reference>")
 @auth_optional
-@etagged
+@cacheable
 @blp.response(200, PostSchema)
 def get_post(reference):
     """Read a post by id or slug (drafts: their author and editors only)."""
@@ -110,6 +112,8 @@ def get_post(reference):
 
 @blp.route("/posts/<reference>", methods=["PATCH"])
 @auth_required()
+@if_match
+@problems(403)
 @etagged
 @blp.arguments(PostUpdateSchema)
 @blp.response(200, PostSchema)
@@ -126,6 +130,8 @@ def update_post(changes, reference):
 
 @blp.route("/posts/<reference>", methods=["DELETE"])
 @auth_required()
+@if_match
+@problems(403)
 @blp.response(204)
 def delete_post(reference):
     """Delete a post with its comments and favourites (its author or an editor)."""

@@ -4,7 +4,8 @@ from flask_jwt_extended import current_user
 from werkzeug.exceptions import NotFound, UnprocessableEntity
 
 from app.api import blp
-from app.core.conditional import etagged
+from app.core.conditional import cacheable
+from app.core.openapi import problems
 from app.core.pagination import PaginationArgs, page_of, paginate, sort_field
 from app.core.permissions import auth_optional, auth_required, viewer
 from app.extensions import db
@@ -48,7 +49,7 @@ def list_users(args):
 
 @blp.route("/users/<username>")
 @auth_optional
-@etagged
+@cacheable
 @blp.response(200, PublicUserSchema)
 def get_user(username):
     """A user's public profile."""
@@ -69,7 +70,7 @@ def administer_user(changes, username):
 @blp.route("/users/<username>/follow", methods=["POST"])
 @auth_required()
 @blp.response(200, PublicUserSchema)
-@blp.alt_response(422, description="Following yourself")
+@problems(422)
 def follow(username):
     """Follow a user; doing it again changes nothing."""
     followee = user_or_404(username)

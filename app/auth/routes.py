@@ -7,7 +7,8 @@ from werkzeug.exceptions import Conflict, Forbidden, Unauthorized
 from app.auth import blp
 from app.auth.throttle import throttled
 from app.core.errors import problem
-from app.core.permissions import BEARER, auth_required
+from app.core.openapi import bearer_auth, problems
+from app.core.permissions import auth_required
 from app.extensions import db
 from app.schemas.user import (
     LoginSchema,
@@ -29,8 +30,8 @@ def conflict(error):
 
 @blp.route("/register", methods=["POST"])
 @blp.arguments(RegisterSchema)
-@blp.response(201, OwnUserSchema, headers={"Location": {"schema": {"type": "string"}}})
-@blp.alt_response(409, description="The email or username is taken")
+@blp.response(201, OwnUserSchema, headers={"Location": "Location"})
+@problems(409)
 def register(data):
     """Create an account (role `author`)."""
     try:
@@ -45,8 +46,7 @@ def register(data):
 @throttled
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenPairSchema)
-@blp.alt_response(401, description="Wrong login or password, or an inactive account")
-@blp.alt_response(429, description="Too many failed attempts; see Retry-After")
+@problems(401, 429)
 def login(data):
     """Sign in with email or username; returns an access and a refresh token."""
     user = accounts.authenticate(data["login"], data["password"])
@@ -59,9 +59,8 @@ def login(data):
 
 @blp.route("/refresh", methods=["POST"])
 @jwt_required(refresh=True)
-@blp.doc(security=BEARER)
+@bearer_auth
 @blp.response(200, TokenPairSchema)
-@blp.alt_response(401, description="Missing, invalid, revoked or spent refresh token")
 def refresh():
     """Trade a refresh token (as the bearer token) for a new pair; the old one is spent.
 
@@ -104,7 +103,7 @@ def me():
 @auth_required()
 @blp.arguments(ProfileUpdateSchema)
 @blp.response(200, OwnUserSchema)
-@blp.alt_response(409, description="The new email is taken")
+@problems(409)
 def update_me(changes):
     """Change full name, bio, image or email."""
     try:
@@ -120,8 +119,7 @@ def update_me(changes):
 @throttled
 @blp.arguments(PasswordChangeSchema)
 @blp.response(204)
-@blp.alt_response(403, description="The current password is wrong")
-@blp.alt_response(429, description="Too many wrong current passwords; see Retry-After")
+@problems(403, 429)
 def change_password(data):
     """Change the password; every other session is signed out, this one keeps working."""
     user = current_user

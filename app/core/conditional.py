@@ -14,9 +14,14 @@ import hashlib
 from functools import wraps
 
 from flask import g, request
+from flask_smorest import Blueprint
 from werkzeug.exceptions import PreconditionFailed
 
 from app.core.errors import problem
+
+# Documents the headers; the spec plugin adds 304/412 and ETag from them.
+if_none_match = Blueprint.doc(parameters=["If-None-Match"])
+if_match = Blueprint.doc(parameters=["If-Match"])
 
 
 def versioned(resource):
@@ -40,7 +45,7 @@ def etagged(view):
             return response
         tag = etag_for(g.pop("etag_version", None), response.get_data())
         response.headers["ETag"] = tag
-        if tag in if_none_match_tags() and request.method in ("GET", "HEAD"):
+        if request.method in ("GET", "HEAD") and if_none_match_hits(tag):
             response.status_code = 304
             response.set_data(b"")
             response.headers.pop("Content-Length", None)
@@ -50,13 +55,24 @@ def etagged(view):
     return wrapper
 
 
-def if_none_match_tags():
-    return {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",") if tag}
+def cacheable(view):
+    """A GET with an ETag that honours If-None-Match (and says so in the spec)."""
+    return if_none_match(etagged(view))
+
+
+def if_none_match_hits(tag):
+    """If-None-Match uses weak comparison (RFC 9110): W/"x" matches "x"; * matches any."""
+    header = request.headers.get("If-None-Match", "")
+    candidates = {candidate.strip().removeprefix("W/") for candidate in header.split(",")}
+    return "*" in candidates or tag in candidates
 
 
 def revision_of(tag):
-    tag = tag.strip().removeprefix("W/").strip('"')
-    version, _, _ = tag.partition("-")
+    """The revision a strong tag names; a weak tag never matches (RFC 9110, If-Match)."""
+    tag = tag.strip()
+    if not (tag.startswith('"') and tag.endswith('"')):
+        return None
+    version, _, _ = tag.strip('"').partition("-")
     return int(version) if version.isdigit() else None
 
 

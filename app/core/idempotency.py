@@ -14,11 +14,13 @@ from functools import wraps
 
 from flask import current_app, request
 from flask_jwt_extended import current_user
+from flask_smorest import Blueprint
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Conflict, UnprocessableEntity
 
 from app.core.clock import utcnow
+from app.core.openapi import problems
 from app.extensions import db
 from app.models import IdempotencyRecord
 
@@ -105,7 +107,7 @@ def idempotent_create(view):
             db.session.commit()
         return response
 
-    return wrapper
+    return Blueprint.doc(parameters=["Idempotency-Key"])(problems(409)(wrapper))
 
 
 def purge_expired(now=None):

@@ -11,7 +11,8 @@ endpoint declares only the responses that are its own:
   415, 422;
 - a bearer-protected operation (see `bearer_auth`) can refuse the token: 401
   with `WWW-Authenticate`;
-- a list (it takes `per_page`) answers with a `Link` header;
+- a list (it takes `per_page`) answers with a `Link` header, and a bad
+  `cursor` with 400;
 - an `If-None-Match` header parameter means 304 and an ETag on 200; an
   `If-Match` one means 412 and an ETag on 200.
 
@@ -147,6 +148,8 @@ def implied_statuses(path, operation):
         statuses.append(401)
     if "If-Match" in parameter_names(operation, "header"):
         statuses.append(412)
+    if "cursor" in parameter_names(operation, "query"):
+        statuses.append(400)  # a tampered cursor, or one made for another list
     return statuses
 
 

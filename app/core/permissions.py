@@ -19,7 +19,7 @@ from flask_jwt_extended import current_user, verify_jwt_in_request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import Forbidden, NotFound
 
-BEARER = [{"bearerAuth": []}]
+from app.core.openapi import BEARER, bearer_auth, problems
 
 
 def auth_required(role=None):
@@ -31,7 +31,8 @@ def auth_required(role=None):
                 raise Forbidden(f"This needs the {role} role or above.")
             return view(*args, **kwargs)
 
-        return Blueprint.doc(security=BEARER)(wrapper)
+        documented = bearer_auth(wrapper)
+        return problems(403)(documented) if role is not None else documented
 
     return decorator
 
@@ -42,7 +43,8 @@ def auth_optional(view):
         verify_jwt_in_request(optional=True)
         return view(*args, **kwargs)
 
-    return Blueprint.doc(security=[{}, *BEARER])(wrapper)
+    # Anonymous or bearer: a token, when sent, must be valid (else 401).
+    return problems(401)(Blueprint.doc(security=[{}, {BEARER: []}])(wrapper))
 
 
 def viewer():

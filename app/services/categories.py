@@ -5,7 +5,7 @@ from sqlalchemy.orm import with_expression
 
 from app.extensions import db
 from app.models import Category, Post
-from app.services.slugs import unique_slug
+from app.services.slugs import add_with_unique_slug
 
 
 class CategoryNameTaken(Exception):
@@ -38,10 +38,7 @@ def ensure_name_free(name, exclude_id=None):
 
 def create_category(data):
     ensure_name_free(data["name"])
-    category = Category(slug=unique_slug(Category.slug, data["name"], "category"), **data)
-    db.session.add(category)
-    db.session.flush()
-    return category
+    return add_with_unique_slug(Category(**data), data["name"], "category")
 
 
 def update_category(category, changes):

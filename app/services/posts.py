@@ -27,10 +27,10 @@ from app.core.database import insert_ignoring_duplicates
 from app.extensions import db
 from app.models import Category, Comment, Favorite, Follow, Post, User
 from app.models.post import SEARCH_DOCUMENT
-from app.services.slugs import unique_slug
+from app.services.slugs import add_with_unique_slug
 from app.services.tags import tags_named
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # ids are INTEGER: a larger one names nothing (and would not bind)
 MAX_SEARCH_WORDS = 10
 RANK_SCALE = 1_000_000
 
@@ -74,7 +74,7 @@ def can_see(viewer, post):
 def find_post(reference, viewer, *, for_update=False):
     """The post with this id or slug that `viewer` may see, or None."""
     query = posts_query(viewer)
-    if reference.isdigit():
+    if reference.isascii() and reference.isdigit():  # "³".isdigit() is True too
         if int(reference) > MAX_ID:
             return None
         query = query.where(Post.id == int(reference))
@@ -186,12 +186,10 @@ def apply_changes(post, data):
 
 
 def create_post(author, data):
-    post = Post(author=author, slug=unique_slug(Post.slug, data["title"], "post"), status="draft")
-    post.tags = []
+    now = utcnow()  # stamped before publication, so published_at >= created_at
+    post = Post(author=author, status="draft", tags=[], created_at=now, updated_at=now)
     apply_changes(post, data)
-    db.session.add(post)
-    db.session.flush()
-    return post
+    return add_with_unique_slug(post, data["title"], "post")
 
 
 def update_post(post, changes):

@@ -5,6 +5,7 @@ import secrets
 import unicodedata
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 
@@ -20,13 +21,28 @@ def slugify(text, fallback):
     return slug
 
 
-def unique_slug(column, text, fallback):
-    """A slug for `text` not yet used in `column`: the plain one, else with a short suffix.
+ATTEMPTS = 5
 
-    A race between two identical titles is still caught by the unique index.
+
+def add_with_unique_slug(obj, text, fallback):
+    """Add `obj` with a slug for `text` that no other row has.
+
+    The plain slug when it is free, else one with a short random suffix. Two
+    requests racing for the same free slug both pass the check; the loser's
+    INSERT fails on the unique index inside a savepoint and retries with a
+    suffix, so neither sees an error.
     """
+    column = type(obj).slug
     base = slugify(text, fallback)
-    slug = base
-    while db.session.scalar(select(column).where(column == slug)) is not None:
-        slug = f"{base}-{secrets.token_hex(3)}"
-    return slug
+    taken = db.session.scalar(select(column).where(column == base)) is not None
+    for attempt in range(ATTEMPTS):
+        obj.slug = f"{base}-{secrets.token_hex(3)}" if taken or attempt else base
+        try:
+            with db.session.begin_nested():
+                db.session.add(obj)
+                db.session.flush()
+            return obj
+        except IntegrityError:
+            if attempt == ATTEMPTS - 1:
+                raise
+    return obj
