@@ -61,6 +61,9 @@ class Config:
         self.REDIS_URL = self.env_str("REDIS_URL")
         self.MAX_CONTENT_LENGTH = self.env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
         self.LOG_LEVEL = self.env_str("LOG_LEVEL", "INFO")
+        self.PREFERRED_URL_SCHEME = self.env_choice(
+            "PREFERRED_URL_SCHEME", "http", {"http", "https"}
+        )
 
     def env_str(self, name, default=None):
         value = self._environ.get(name)
@@ -80,6 +83,12 @@ class Config:
         if value is None:
             return default
         return value.lower() in {"1", "true", "yes", "on"}
+
+    def env_choice(self, name, default, choices):
+        value = self.env_str(name, default).lower()
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(sorted(choices))}, got {value!r}")
+        return value
 
     def validate(self):
         """Fail fast on settings this environment cannot run with."""

@@ -33,6 +33,7 @@ def configure_app(app):
     from app.core.database import engine_options
     from app.core.errors import register_error_handlers
     from app.core.request_log import init_request_logging
+    from app.core.security_headers import init_security_headers
 
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config))
     # The contract: paths match with or without a trailing slash, never redirect.
@@ -41,6 +42,7 @@ def configure_app(app):
     init_request_logging(app)
     app.before_request(require_json_body)
     register_error_handlers(app)
+    init_security_headers(app)
 
 
 def init_extensions(app):

@@ -1,1 +1,4 @@
-"""Cross-cutting plumbing every blueprint shares: errors, request ids and logs, database settings."""
+"""Cross-cutting plumbing every blueprint shares.
+
+Errors, request ids and logs, database settings, CORS, security headers, proxies.
+"""
