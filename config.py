@@ -9,12 +9,15 @@ read in this file.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 MIN_SECRET_BYTES = 32
+# An origin as browsers send it: scheme, host and optional port, nothing else.
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 class ConfigError(RuntimeError):
@@ -31,6 +34,7 @@ class Config:
     DEFAULT_JWT_SECRET_KEY = None
     DEFAULT_DATABASE_URL = None
     DATABASE_URL_VARIABLE = "DATABASE_URL"
+    DEFAULT_CORS_ORIGINS = ""  # no browser origin may call the API until one is named
 
     # flask-smorest serves the generated spec at /openapi.json.
     API_TITLE = "Folio"
@@ -61,6 +65,7 @@ class Config:
         self.REDIS_URL = self.env_str("REDIS_URL")
         self.MAX_CONTENT_LENGTH = self.env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
         self.LOG_LEVEL = self.env_str("LOG_LEVEL", "INFO")
+        self.CORS_ORIGINS = self.env_origins("CORS_ORIGINS", self.DEFAULT_CORS_ORIGINS)
         self.PREFERRED_URL_SCHEME = self.env_choice(
             "PREFERRED_URL_SCHEME", "http", {"http", "https"}
         )
@@ -90,6 +95,22 @@ class Config:
             raise ConfigError(f"{name} must be one of {', '.join(sorted(choices))}, got {value!r}")
         return value
 
+    def env_origins(self, name, default):
+        """A comma-separated list of origins, or `*` for any origin.
+
+        Entries are checked here because a typo (a missing scheme, a path)
+        would otherwise never match and fail silently in the browser.
+        """
+        origins = [o.strip().rstrip("/") for o in self.env_str(name, default).split(",")]
+        origins = [origin for origin in origins if origin]
+        for origin in origins:
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ConfigError(
+                    f"{name} entries must be origins such as https://app.example.com "
+                    f"(scheme, host, optional port) or *, got {origin!r}"
+                )
+        return origins
+
     def validate(self):
         """Fail fast on settings this environment cannot run with."""
         if not self.SQLALCHEMY_DATABASE_URI:
@@ -105,6 +126,7 @@ class DevelopmentConfig(Config):
     DEFAULT_SECRET_KEY = "dev-secret-key-not-for-production-use-0000"
     DEFAULT_JWT_SECRET_KEY = "dev-jwt-secret-key-not-for-production-000"
     DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'folio.db'}"
+    DEFAULT_CORS_ORIGINS = "*"
 
 
 class TestingConfig(Config):
@@ -114,6 +136,7 @@ class TestingConfig(Config):
     DEFAULT_JWT_SECRET_KEY = "testing-jwt-secret-key-0123456789abcdef"
     DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'test.db'}"
     DATABASE_URL_VARIABLE = "TEST_DATABASE_URL"
+    DEFAULT_CORS_ORIGINS = "*"
 
 
 class ProductionConfig(Config):

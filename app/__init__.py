@@ -30,6 +30,7 @@ def create_app(config=None, **overrides):
 
 def configure_app(app):
     from app.core.content_type import require_json_body
+    from app.core.cors import init_cors
     from app.core.database import engine_options
     from app.core.errors import register_error_handlers
     from app.core.request_log import init_request_logging
@@ -43,6 +44,7 @@ def configure_app(app):
     app.before_request(require_json_body)
     register_error_handlers(app)
     init_security_headers(app)
+    init_cors(app)
 
 
 def init_extensions(app):
