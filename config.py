@@ -69,6 +69,12 @@ class Config:
         self.PREFERRED_URL_SCHEME = self.env_choice(
             "PREFERRED_URL_SCHEME", "http", {"http", "https"}
         )
+        # Trusted proxy hops per X-Forwarded-* header; 0 ignores the header (no proxy).
+        self.PROXY_FIX_X_FOR = self.env_int("PROXY_FIX_X_FOR", 0)
+        self.PROXY_FIX_X_PROTO = self.env_int("PROXY_FIX_X_PROTO", 0)
+        self.PROXY_FIX_X_HOST = self.env_int("PROXY_FIX_X_HOST", 0)
+        self.PROXY_FIX_X_PORT = self.env_int("PROXY_FIX_X_PORT", 0)
+        self.PROXY_FIX_X_PREFIX = self.env_int("PROXY_FIX_X_PREFIX", 0)
 
     def env_str(self, name, default=None):
         value = self._environ.get(name)

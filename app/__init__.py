@@ -33,6 +33,7 @@ def configure_app(app):
     from app.core.cors import init_cors
     from app.core.database import engine_options
     from app.core.errors import register_error_handlers
+    from app.core.proxy import init_proxy_fix
     from app.core.request_log import init_request_logging
     from app.core.security_headers import init_security_headers
 
@@ -45,6 +46,7 @@ def configure_app(app):
     register_error_handlers(app)
     init_security_headers(app)
     init_cors(app)
+    init_proxy_fix(app)
 
 
 def init_extensions(app):

@@ -42,6 +42,7 @@ def finish_request(response):
             "status": response.status_code,
             "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
             "user_id": g.get("user_id"),
+            "remote_addr": request.remote_addr,  # the client's, when ProxyFix is configured
         },
     )
     return response
