@@ -69,6 +69,7 @@ class Config:
         self.PREFERRED_URL_SCHEME = self.env_choice(
             "PREFERRED_URL_SCHEME", "http", {"http", "https"}
         )
+        self.METRICS_TOKEN = self.env_str("METRICS_TOKEN")
         # Trusted proxy hops per X-Forwarded-* header; 0 ignores the header (no proxy).
         self.PROXY_FIX_X_FOR = self.env_int("PROXY_FIX_X_FOR", 0)
         self.PROXY_FIX_X_PROTO = self.env_int("PROXY_FIX_X_PROTO", 0)

@@ -36,6 +36,7 @@ def configure_app(app):
     from app.core.proxy import init_proxy_fix
     from app.core.request_log import init_request_logging
     from app.core.security_headers import init_security_headers
+    from app.ops.metrics import init_metrics
 
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config))
     # The contract: paths match with or without a trailing slash, never redirect.
@@ -47,6 +48,7 @@ def configure_app(app):
     init_security_headers(app)
     init_cors(app)
     init_proxy_fix(app)
+    init_metrics(app)
 
 
 def init_extensions(app):
@@ -64,8 +66,10 @@ def register_blueprints(app):
     from app.auth import blp as auth_blp
     from app.extensions import api
     from app.ops.health import blp as health_blp
+    from app.ops.metrics import blp as metrics_blp
 
     api.register_blueprint(health_blp)
+    api.register_blueprint(metrics_blp)
     api.register_blueprint(auth_blp, url_prefix="/auth")
     api.register_blueprint(api_blp, url_prefix="/api/v1")
 
