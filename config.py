@@ -34,6 +34,9 @@ class Config:
     DEFAULT_JWT_SECRET_KEY = None
     DEFAULT_DATABASE_URL = None
     DATABASE_URL_VARIABLE = "DATABASE_URL"
+    # argon2id (time cost, memory KiB, parallelism): argon2-cffi's RFC 9106 low-memory profile.
+    DEFAULT_ARGON2 = (3, 64 * 1024, 4)
+    DEFAULT_RATELIMIT = "300/minute"
     DEFAULT_CORS_ORIGINS = ""  # no browser origin may call the API until one is named
 
     # flask-smorest serves the generated spec at /openapi.json.
@@ -65,6 +68,9 @@ class Config:
         self.REDIS_URL = self.env_str("REDIS_URL")
         self.MAX_CONTENT_LENGTH = self.env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
         self.LOG_LEVEL = self.env_str("LOG_LEVEL", "INFO")
+        self.ARGON2_TIME_COST = self.env_int("ARGON2_TIME_COST", self.DEFAULT_ARGON2[0])
+        self.ARGON2_MEMORY_KIB = self.env_int("ARGON2_MEMORY_KIB", self.DEFAULT_ARGON2[1])
+        self.ARGON2_PARALLELISM = self.env_int("ARGON2_PARALLELISM", self.DEFAULT_ARGON2[2])
         self.CORS_ORIGINS = self.env_origins("CORS_ORIGINS", self.DEFAULT_CORS_ORIGINS)
         self.PREFERRED_URL_SCHEME = self.env_choice(
             "PREFERRED_URL_SCHEME", "http", {"http", "https"}
@@ -76,6 +82,23 @@ class Config:
         self.PROXY_FIX_X_HOST = self.env_int("PROXY_FIX_X_HOST", 0)
         self.PROXY_FIX_X_PORT = self.env_int("PROXY_FIX_X_PORT", 0)
         self.PROXY_FIX_X_PREFIX = self.env_int("PROXY_FIX_X_PREFIX", 0)
+        self.configure_rate_limits()
+
+    def configure_rate_limits(self):
+        """Every RATELIMIT_* key is set here, for every environment: Flask-Limiter's
+        module-level instance keeps some settings from the first app it meets."""
+        self.RATELIMIT_ENABLED = self.env_bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+        self.RATELIMIT_STRATEGY = "moving-window"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        # Redis down: count in memory (per process) and keep serving rather than answer 500.
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_SWALLOW_ERRORS = True
+        self.RATELIMIT_KEY_PREFIX = "folio"
+        self.RATELIMIT_DEFAULT = self.env_str("RATELIMIT_DEFAULT", self.DEFAULT_RATELIMIT)
+        self.RATELIMIT_LOGIN_PER_ACCOUNT = self.env_str("RATELIMIT_LOGIN_PER_ACCOUNT", "5/minute")
+        self.RATELIMIT_LOGIN_PER_ADDRESS = self.env_str("RATELIMIT_LOGIN_PER_ADDRESS", "20/minute")
 
     def env_str(self, name, default=None):
         value = self._environ.get(name)
@@ -120,6 +143,10 @@ class Config:
 
     def validate(self):
         """Fail fast on settings this environment cannot run with."""
+        if self.JWT_ALGORITHM[:2] in ("RS", "ES", "PS", "Ed"):
+            for name in ("JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEY_FILE"):
+                if not getattr(self, name) or not Path(getattr(self, name)).is_file():
+                    raise ConfigError(f"Set {name} to a PEM file for {self.JWT_ALGORITHM}")
         if not self.SQLALCHEMY_DATABASE_URI:
             raise ConfigError(
                 f"Set {self.DATABASE_URL_VARIABLE} "
@@ -143,6 +170,10 @@ class TestingConfig(Config):
     DEFAULT_JWT_SECRET_KEY = "testing-jwt-secret-key-0123456789abcdef"
     DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'test.db'}"
     DATABASE_URL_VARIABLE = "TEST_DATABASE_URL"
+    # Cheap hashing keeps the suite fast; the algorithm and code path are the same.
+    DEFAULT_ARGON2 = (1, 1024, 1)
+    # No blanket limit in tests; tests of limits set their own.
+    DEFAULT_RATELIMIT = ""
     DEFAULT_CORS_ORIGINS = "*"
 
 

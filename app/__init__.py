@@ -15,7 +15,7 @@ def create_app(config=None, **overrides):
     `overrides` replace single settings after the configuration is loaded
     (tests use them to point at another database, for instance).
     """
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
     if not isinstance(config, Config):
         config = load_config(config)
     app.config.from_object(config)
@@ -52,13 +52,19 @@ def configure_app(app):
 
 
 def init_extensions(app):
-    from app.extensions import api, db, jwt, ma, migrate
+    from app.core.auth import configure_token_keys
+    from app.extensions import api, db, jwt, limiter, ma, migrate
 
+    configure_token_keys(app.config)
     db.init_app(app)
     migrate.init_app(app, db)
     jwt.init_app(app)
     ma.init_app(app)
+    limiter.init_app(app)
     api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
 
 
 def register_blueprints(app):

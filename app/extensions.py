@@ -1,6 +1,8 @@
 """Extension singletons, created unbound here and bound to an app in create_app."""
 
 from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_marshmallow import Marshmallow
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -13,3 +15,5 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 jwt = JWTManager()
 ma = Marshmallow()
 api = FolioApi()
+# Settings (storage, defaults, fallbacks) come from the RATELIMIT_* config keys.
+limiter = Limiter(key_func=get_remote_address)

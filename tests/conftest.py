@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db as _db
+from app.extensions import limiter
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -84,6 +85,7 @@ def clean_tables(request):
         return
     owner = request.getfixturevalue("database")
     with owner.app_context():
+        limiter.reset()
         _db.session.remove()
         tables = [table.name for table in reversed(_db.metadata.sorted_tables)]
         with _db.engine.begin() as connection:
@@ -105,3 +107,43 @@ def _push_request_context():
     every request would share one database session. Here each request gets its
     own, as in production; tests open `app.app_context()` where they need one.
     """
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def make_user(app):
+    """Create an account directly: make_user("alice", role="editor") -> its id."""
+
+    def make(username, *, role="author", password=PASSWORD, email=None, is_active=True):
+        from app.services import accounts
+
+        with app.app_context():
+            user = accounts.register(
+                username=username,
+                email=email or f"{username.lower()}@example.com",
+                password=password,
+                role=role,
+            )
+            user.is_active = is_active
+            _db.session.commit()
+            return user.id
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """Sign in through the API: login("alice") -> the token pair."""
+
+    def sign_in(name, password=PASSWORD):
+        response = client.post("/auth/login", json={"login": name, "password": password})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    return sign_in
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}

@@ -76,3 +76,8 @@ def test_wsgi_exits_with_one_line_naming_the_variable():
         "folio: configuration error: Set SECRET_KEY to a random value of at least 32 bytes "
         "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
     ]
+
+
+def test_asymmetric_algorithm_needs_key_files():
+    with pytest.raises(ConfigError, match=r"^Set JWT_PRIVATE_KEY_FILE"):
+        DevelopmentConfig({"JWT_ALGORITHM": "RS256"}).validate()

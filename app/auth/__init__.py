@@ -1,5 +1,7 @@
-"""The auth blueprint: registration, login, token refresh and logout, the own account."""
+"""The auth blueprint (/auth): registration, login, token refresh and logout, the own account."""
 
 from flask_smorest import Blueprint
 
 blp = Blueprint("auth", __name__, description="Accounts and tokens")
+
+from app.auth import routes  # noqa: E402,F401  (registers the views on blp)

@@ -1,4 +1,5 @@
 """Cross-cutting plumbing every blueprint shares.
 
-Errors, request ids and logs, database settings, CORS, security headers, proxies.
+Errors, auth and permissions, pagination, request ids and logs, database settings,
+CORS, security headers, proxies.
 """

@@ -55,6 +55,8 @@ def http_exception_to_problem(error):
     data = getattr(error, "data", None) or {}
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     headers.update(data.get("headers") or {})
+    if error.code == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
     extra = {}
     if "errors" in data:
         extra["errors"] = data["errors"]
@@ -65,9 +67,7 @@ def http_exception_to_problem(error):
 
 
 def handle_validation_error(error):
-    return problem(
-        422, "The request is not valid.", errors=field_errors(error.normalized_messages())
-    )
+    return problem(422, "The request is not valid.", errors=error.normalized_messages())
 
 
 def handle_database_unavailable(error):

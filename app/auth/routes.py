@@ -1,0 +1,138 @@
+"""Auth endpoints. Each view: parse, call one service, commit once, shape the answer."""
+
+from flask import url_for
+from flask_jwt_extended import current_user, get_jwt, jwt_required
+from werkzeug.exceptions import Conflict, Forbidden, Unauthorized
+
+from app.auth import blp
+from app.auth.throttle import throttled
+from app.core.errors import problem
+from app.core.permissions import BEARER, auth_required
+from app.extensions import db
+from app.schemas.user import (
+    LoginSchema,
+    OwnUserSchema,
+    PasswordChangeSchema,
+    ProfileUpdateSchema,
+    RegisterSchema,
+    TokenPairSchema,
+    check_password_differs,
+)
+from app.services import accounts, tokens
+
+WRONG_CREDENTIALS = "The login or password is wrong, or the account is inactive."
+
+
+def conflict(error):
+    return Conflict(f"Already taken: {error}.")
+
+
+@blp.route("/register", methods=["POST"])
+@blp.arguments(RegisterSchema)
+@blp.response(201, OwnUserSchema, headers={"Location": {"schema": {"type": "string"}}})
+@blp.alt_response(409, description="The email or username is taken")
+def register(data):
+    """Create an account (role `author`)."""
+    try:
+        user = accounts.register(**data)
+    except accounts.AccountConflict as error:
+        raise conflict(error) from None
+    db.session.commit()
+    return user, 201, {"Location": url_for("auth.me")}
+
+
+@blp.route("/login", methods=["POST"])
+@throttled
+@blp.arguments(LoginSchema)
+@blp.response(200, TokenPairSchema)
+@blp.alt_response(401, description="Wrong login or password, or an inactive account")
+@blp.alt_response(429, description="Too many failed attempts; see Retry-After")
+def login(data):
+    """Sign in with email or username; returns an access and a refresh token."""
+    user = accounts.authenticate(data["login"], data["password"])
+    if user is None:
+        raise Unauthorized(WRONG_CREDENTIALS)
+    pair = tokens.issue_pair(user)
+    db.session.commit()
+    return pair
+
+
+@blp.route("/refresh", methods=["POST"])
+@jwt_required(refresh=True)
+@blp.doc(security=BEARER)
+@blp.response(200, TokenPairSchema)
+@blp.alt_response(401, description="Missing, invalid, revoked or spent refresh token")
+def refresh():
+    """Trade a refresh token (as the bearer token) for a new pair; the old one is spent.
+
+    Presenting a refresh token that was already spent revokes its whole sign-in.
+    """
+    claims = get_jwt()
+    try:
+        tokens.spend_refresh_token(claims)
+    except tokens.RefreshTokenReused:
+        return problem(
+            401,
+            "This refresh token was already used; the session is revoked. Sign in again.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    pair = tokens.issue_pair(current_user, family_id=claims[tokens.FAMILY_CLAIM])
+    db.session.commit()
+    return pair
+
+
+@blp.route("/logout", methods=["POST"])
+@auth_required()
+@blp.response(204)
+def logout():
+    """Sign out: this access token and its refresh tokens stop working at once."""
+    claims = get_jwt()
+    tokens.revoke_access_token(claims)
+    tokens.revoke_family(claims[tokens.FAMILY_CLAIM])
+    db.session.commit()
+
+
+@blp.route("/me", methods=["GET"])
+@auth_required()
+@blp.response(200, OwnUserSchema)
+def me():
+    """The signed-in user's own view."""
+    return current_user
+
+
+@blp.route("/me", methods=["PATCH"])
+@auth_required()
+@blp.arguments(ProfileUpdateSchema)
+@blp.response(200, OwnUserSchema)
+@blp.alt_response(409, description="The new email is taken")
+def update_me(changes):
+    """Change full name, bio, image or email."""
+    try:
+        accounts.update_profile(current_user, changes)
+    except accounts.AccountConflict as error:
+        raise conflict(error) from None
+    db.session.commit()
+    return current_user
+
+
+@blp.route("/password", methods=["POST"])
+@auth_required()
+@throttled
+@blp.arguments(PasswordChangeSchema)
+@blp.response(204)
+@blp.alt_response(403, description="The current password is wrong")
+@blp.alt_response(429, description="Too many wrong current passwords; see Retry-After")
+def change_password(data):
+    """Change the password; every other session is signed out, this one keeps working."""
+    user = current_user
+    check_password_differs(data["new_password"], user.username, user.email, "new_password")
+    try:
+        accounts.change_password(
+            user,
+            current_password=data["current_password"],
+            new_password=data["new_password"],
+            keep_family_id=get_jwt()[tokens.FAMILY_CLAIM],
+        )
+    except accounts.WrongPassword:
+        raise Forbidden("The current password is wrong.") from None
+    db.session.commit()

@@ -1,0 +1,81 @@
+"""How every blueprint authenticates: flask-jwt-extended's callbacks, wired once.
+
+On each request with a token: the token's family and jti are checked against
+the database (one query), then the user is loaded (one query) and must still be
+active, so logout, password changes, deactivation and role changes take
+effect on the next request rather than when the token expires. Every token
+failure is the same kind of answer: 401 problem details with
+`WWW-Authenticate: Bearer`.
+"""
+
+from pathlib import Path
+
+from flask import g
+
+from app.core.errors import problem
+from app.extensions import db, jwt
+from app.models import User
+from app.services.tokens import is_revoked
+
+ASYMMETRIC_PREFIXES = ("RS", "ES", "PS", "Ed")
+
+
+def unauthorized(detail):
+    return problem(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+@jwt.token_in_blocklist_loader
+def token_revoked(_header, claims):
+    return is_revoked(claims)
+
+
+@jwt.user_lookup_loader
+def load_user(_header, claims):
+    user = db.session.get(User, int(claims["sub"]))
+    if user is None or not user.is_active:
+        return None
+    g.user_id = user.id
+    return user
+
+
+@jwt.unauthorized_loader
+def missing_token(reason):
+    return unauthorized("A bearer token is required.")
+
+
+@jwt.invalid_token_loader
+def invalid_token(reason):
+    return unauthorized("The token is invalid.")
+
+
+@jwt.expired_token_loader
+def expired_token(_header, _claims):
+    return unauthorized("The token has expired.")
+
+
+@jwt.revoked_token_loader
+def revoked_token(_header, _claims):
+    return unauthorized("The token has been revoked.")
+
+
+@jwt.user_lookup_error_loader
+def unknown_user(_header, _claims):
+    return unauthorized("The token's account is unknown or inactive.")
+
+
+@jwt.needs_fresh_token_loader
+def stale_token(_header, _claims):
+    return unauthorized("A fresh token is required.")
+
+
+@jwt.token_verification_failed_loader
+def failed_verification(_header, _claims):
+    return unauthorized("The token is invalid.")
+
+
+def configure_token_keys(config):
+    """HS* signs with JWT_SECRET_KEY; RS/ES/PS/EdDSA read PEM key files."""
+    config["JWT_DECODE_ALGORITHMS"] = [config["JWT_ALGORITHM"]]
+    if config["JWT_ALGORITHM"].startswith(ASYMMETRIC_PREFIXES):
+        config["JWT_PRIVATE_KEY"] = Path(config["JWT_PRIVATE_KEY_FILE"]).read_text()
+        config["JWT_PUBLIC_KEY"] = Path(config["JWT_PUBLIC_KEY_FILE"]).read_text()

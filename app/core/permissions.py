@@ -1,0 +1,60 @@
+"""Who may do what: one small layer every blueprint uses.
+
+- `auth_required()` / `auth_required("editor")`: a valid access token (401
+  otherwise) whose user has at least that role (403 otherwise). It also marks
+  the operation as bearer-protected in the OpenAPI document.
+- `auth_optional()`: a token is read when present (and must then be valid), so
+  views can show viewer flags and drafts to their owners.
+- `ensure_can_modify(owner_id, role)`: the owner, or someone with `role` or
+  above; 403 otherwise.
+- `not_found_unless(visible)`: a resource the caller may not see is 404, not
+  403, so its existence is not revealed.
+
+Roles rank admin > editor > author.
+"""
+
+from functools import wraps
+
+from flask_jwt_extended import current_user, verify_jwt_in_request
+from flask_smorest import Blueprint
+from werkzeug.exceptions import Forbidden, NotFound
+
+BEARER = [{"bearerAuth": []}]
+
+
+def auth_required(role=None):
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            verify_jwt_in_request()
+            if role is not None and not current_user.has_role(role):
+                raise Forbidden(f"This needs the {role} role or above.")
+            return view(*args, **kwargs)
+
+        return Blueprint.doc(security=BEARER)(wrapper)
+
+    return decorator
+
+
+def auth_optional(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        verify_jwt_in_request(optional=True)
+        return view(*args, **kwargs)
+
+    return Blueprint.doc(security=[{}, *BEARER])(wrapper)
+
+
+def viewer():
+    """The signed-in user, or None on an anonymous request."""
+    return current_user if verify_jwt_in_request(optional=True) else None
+
+
+def ensure_can_modify(user, owner_id, role="editor"):
+    if user.id != owner_id and not user.has_role(role):
+        raise Forbidden("Only the owner or an editor may change this.")
+
+
+def not_found_unless(visible, what="resource"):
+    if not visible:
+        raise NotFound(f"No such {what}.")

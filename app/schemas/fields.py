@@ -1,0 +1,28 @@
+"""Field types shared by every schema."""
+
+from datetime import UTC
+
+from marshmallow import fields, validate
+
+
+class UTCDateTime(fields.DateTime):
+    """ISO 8601 in UTC with a `Z` suffix, as the API contract says."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def text(max_length, *, min_length=0, **kwargs):
+    """A string with bounds; every free-text field has an upper one."""
+    return fields.String(validate=validate.Length(min=min_length, max=max_length), **kwargs)
+
+
+class JSONBoolean(fields.Boolean):
+    """Only JSON true and false: not 0, 1, "yes" or "on"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value

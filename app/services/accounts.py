@@ -1,0 +1,132 @@
+"""Accounts: registration, sign-in, profile and password changes, administration."""
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import User
+from app.services import passwords, tokens
+
+
+class AccountConflict(Exception):
+    """The email or username is already taken (case-insensitively)."""
+
+    def __init__(self, fields):
+        super().__init__(", ".join(fields))
+        self.fields = fields
+
+
+class WrongPassword(Exception):
+    pass
+
+
+def taken_fields(*, username=None, email=None, exclude_id=None):
+    """Which of username and email another account already uses."""
+    conditions = []
+    if username is None and email is None:
+        return []
+    if username is not None:
+        conditions.append(func.lower(User.username) == username.lower())
+    if email is not None:
+        conditions.append(func.lower(User.email) == email.lower())
+    query = select(User.username, User.email).where(or_(*conditions))
+    if exclude_id is not None:
+        query = query.where(User.id != exclude_id)
+    taken = set()
+    for other_username, other_email in db.session.execute(query):
+        if username is not None and other_username.lower() == username.lower():
+            taken.add("username")
+        if email is not None and other_email.lower() == email.lower():
+            taken.add("email")
+    return sorted(taken)
+
+
+def flush_or_conflict(**candidates):
+    """Flush; a unique-index race becomes AccountConflict, never a 500."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise AccountConflict(taken_fields(**candidates) or list(candidates)) from None
+
+
+def register(*, username, email, password, full_name=None, role="author"):
+    if taken := taken_fields(username=username, email=email):
+        raise AccountConflict(taken)
+    user = User(
+        username=username,
+        email=email,
+        password_hash=passwords.hash_password(password),
+        full_name=full_name,
+        role=role,
+    )
+    db.session.add(user)
+    flush_or_conflict(username=username, email=email)
+    return user
+
+
+def find_by_login(login):
+    """The user whose email or username is `login`, ignoring case."""
+    lowered = login.lower()
+    column = User.email if "@" in login else User.username
+    return db.session.scalar(select(User).where(func.lower(column) == lowered))
+
+
+def find_by_username(username):
+    return db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+
+
+def authenticate(login, password):
+    """The active user these credentials name, or None; same cost either way."""
+    user = find_by_login(login)
+    valid = passwords.verify_password(user.password_hash if user else None, password)
+    if not valid or not user.is_active:
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    return user
+
+
+def update_profile(user, changes):
+    if "email" in changes and (taken := taken_fields(email=changes["email"], exclude_id=user.id)):
+        raise AccountConflict(taken)
+    for name, value in changes.items():
+        setattr(user, name, value)
+    flush_or_conflict(email=changes.get("email"))
+    return user
+
+
+def change_password(user, *, current_password, new_password, keep_family_id):
+    """Set a new password and sign out every other session of this user."""
+    if not passwords.verify_password(user.password_hash, current_password):
+        raise WrongPassword
+    user.password_hash = passwords.hash_password(new_password)
+    tokens.revoke_user_families(user.id, keep_family_id=keep_family_id)
+
+
+def administer(user, changes):
+    """An admin's change of role or active flag; deactivation signs the user out everywhere."""
+    for name, value in changes.items():
+        setattr(user, name, value)
+    if changes.get("is_active") is False:
+        tokens.revoke_user_families(user.id)
+    return user
+
+
+def users_query(*, role=None, is_active=None, q=None):
+    query = select(User)
+    if role is not None:
+        query = query.where(User.role == role)
+    if is_active is not None:
+        query = query.where(User.is_active == is_active)
+    if q:
+        needle = q.lower()
+        query = query.where(
+            or_(
+                *(
+                    func.lower(column).contains(needle, autoescape=True)
+                    for column in (User.username, User.email, User.full_name)
+                )
+            )
+        )
+    return query

@@ -1,0 +1,112 @@
+"""Issuing, rotating and revoking tokens.
+
+Every sign-in starts a family; each refresh spends the presented refresh token
+(recorded in `revoked_tokens`) and issues a new pair in the same family. A
+spent refresh token presented again means it was copied: the whole family is
+revoked, access tokens included, and the caller must sign in again. Spending is
+an INSERT on the token's primary key, so two concurrent refreshes of one token
+cannot both succeed.
+"""
+
+import uuid
+from datetime import UTC, datetime
+
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.core.clock import utcnow
+from app.extensions import db
+from app.models import RevokedToken, TokenFamily
+
+FAMILY_CLAIM = "fam"
+
+
+class RefreshTokenReused(Exception):
+    """A spent refresh token was presented again; its family is now revoked."""
+
+
+def issue_pair(user, family_id=None):
+    """A new access and refresh token for `user`, in `family_id` or a new family."""
+    refresh_lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    if family_id is None:
+        family = TokenFamily(id=uuid.uuid4().hex, user_id=user.id)
+        db.session.add(family)
+    else:
+        family = db.session.get(TokenFamily, family_id)
+    family.expires_at = utcnow() + refresh_lifetime
+    claims = {FAMILY_CLAIM: family.id}
+    identity = str(user.id)
+    access_lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    return {
+        "access_token": create_access_token(identity, additional_claims=claims),
+        "refresh_token": create_refresh_token(identity, additional_claims=claims),
+        "token_type": "Bearer",
+        "expires_in": int(access_lifetime.total_seconds()),
+    }
+
+
+def expiry_of(claims):
+    return datetime.fromtimestamp(claims["exp"], UTC)
+
+
+def spend_refresh_token(claims):
+    """Mark a refresh token used, or revoke its family if it already was.
+
+    Commits either way: a detected reuse must stay revoked even though the
+    request that found it fails.
+    """
+    try:
+        db.session.add(RevokedToken(jti=claims["jti"], expires_at=expiry_of(claims)))
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()  # the request has only read so far: nothing else is lost
+        revoke_family(claims[FAMILY_CLAIM])
+        db.session.commit()
+        raise RefreshTokenReused from None
+
+
+def revoke_access_token(claims):
+    db.session.merge(RevokedToken(jti=claims["jti"], expires_at=expiry_of(claims)))
+
+
+def revoke_family(family_id):
+    db.session.execute(
+        update(TokenFamily)
+        .where(TokenFamily.id == family_id, TokenFamily.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def revoke_user_families(user_id, keep_family_id=None):
+    """Revoke every sign-in of a user, except `keep_family_id` when given."""
+    statement = update(TokenFamily).where(
+        TokenFamily.user_id == user_id, TokenFamily.revoked_at.is_(None)
+    )
+    if keep_family_id is not None:
+        statement = statement.where(TokenFamily.id != keep_family_id)
+    db.session.execute(statement.values(revoked_at=utcnow()))
+
+
+def is_revoked(claims):
+    """One query: the family is revoked (or unknown), or this access token was logged out.
+
+    Refresh tokens are not checked against `revoked_tokens` here: a spent one must
+    reach `spend_refresh_token` so that its reuse revokes the family.
+    """
+    family_alive = exists().where(
+        TokenFamily.id == claims.get(FAMILY_CLAIM), TokenFamily.revoked_at.is_(None)
+    )
+    condition = ~family_alive
+    if claims.get("type") == "access":
+        condition = condition | exists().where(RevokedToken.jti == claims["jti"])
+    return db.session.scalar(select(condition))
+
+
+def purge_expired(now=None):
+    """Delete rows for tokens that have expired anyway; returns how many went."""
+    now = now or utcnow()
+    spent = db.session.query(RevokedToken).filter(RevokedToken.expires_at < now).delete()
+    families = db.session.query(TokenFamily).filter(TokenFamily.expires_at < now).delete()
+    return spent + families

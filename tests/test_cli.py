@@ -1,0 +1,73 @@
+"""Operator commands: create-admin and tokens purge."""
+
+from app.extensions import db
+from app.models import User
+
+PASSWORD = "an admin passphrase"
+
+
+def admin_role(app, username):
+    with app.app_context():
+        return db.session.scalar(db.select(User.role).where(User.username == username))
+
+
+def test_create_admin_reads_the_password_from_stdin(app, client):
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "root@example.com", "root", "--password-stdin"], input=PASSWORD + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created admin root" in result.output
+    assert admin_role(app, "root") == "admin"
+    assert (
+        client.post("/auth/login", json={"login": "root", "password": PASSWORD}).status_code == 200
+    )
+
+
+def test_create_admin_prompts_for_the_password(app):
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "root@example.com", "root"], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert admin_role(app, "root") == "admin"
+
+
+def test_create_admin_is_idempotent(app):
+    runner = app.test_cli_runner()
+    args = ["create-admin", "root@example.com", "root", "--password-stdin"]
+    runner.invoke(args=args, input=PASSWORD + "\n")
+    again = runner.invoke(args=args, input=PASSWORD + "\n")
+    assert again.exit_code == 0
+    assert "already an admin; nothing changed" in again.output
+    with app.app_context():
+        assert db.session.query(User).count() == 1
+
+
+def test_create_admin_promotes_the_matching_account(app, make_user):
+    make_user("alice")
+    result = app.test_cli_runner().invoke(args=["create-admin", "alice@example.com", "alice"])
+    assert result.exit_code == 0
+    assert "now an admin" in result.output
+    assert admin_role(app, "alice") == "admin"
+
+
+def test_create_admin_refuses_an_email_of_another_user(app, make_user):
+    make_user("alice")
+    result = app.test_cli_runner().invoke(args=["create-admin", "alice@example.com", "root"])
+    assert result.exit_code == 1
+    assert "belongs to another user" in result.output
+    assert admin_role(app, "alice") == "author"
+
+
+def test_create_admin_validates_the_password(app):
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "root@example.com", "root", "--password-stdin"], input="short\n"
+    )
+    assert result.exit_code == 1
+    assert "password" in result.output
+    assert admin_role(app, "root") is None
+
+
+def test_tokens_purge_reports_what_it_removed(app):
+    result = app.test_cli_runner().invoke(args=["tokens", "purge"])
+    assert result.exit_code == 0
+    assert "Removed 0 expired token rows." in result.output
