@@ -1,6 +1,6 @@
 """Folio plus a small write path, for the fault test to run under gunicorn.
 
-    gunicorn -c gunicorn.conf.py tests.fault_app:app
+    gunicorn -c gunicorn.conf.py 'tests.fault_app:create_fault_app()'
 
 tests/test_fault_tolerance.py starts it with the production configuration
 against a throwaway PostgreSQL cluster. POST /fault/writes stores two rows in
@@ -52,12 +52,10 @@ def backend():
 
 
 def create_fault_app():
+    """Called by gunicorn in its master, never at import: tests import the table only."""
     app = create_app()
     app.register_blueprint(blp)
     with app.app_context():
         db.session.execute(text("SELECT 1"))  # a pooled connection, opened before the fork
         db.session.remove()
     return app
-
-
-app = create_fault_app()

@@ -184,7 +184,7 @@ class Server:
         command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
-                [*command, "tests.fault_app:app"],
+                [*command, "tests.fault_app:create_fault_app()"],
                 cwd=BASE_DIR,
                 env=self.env,
                 stdout=log,
