@@ -9,12 +9,15 @@ read in this file.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 MIN_SECRET_BYTES = 32
+# An origin as browsers send it: scheme, host and optional port, nothing else.
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 class ConfigError(RuntimeError):
@@ -34,6 +37,7 @@ class Config:
     # argon2id (time cost, memory KiB, parallelism): argon2-cffi's RFC 9106 low-memory profile.
     DEFAULT_ARGON2 = (3, 64 * 1024, 4)
     DEFAULT_RATELIMIT = "300/minute"
+    DEFAULT_CORS_ORIGINS = ""  # no browser origin may call the API until one is named
 
     # flask-smorest serves the generated spec at /openapi.json.
     API_TITLE = "Folio"
@@ -68,6 +72,17 @@ class Config:
         self.ARGON2_TIME_COST = self.env_int("ARGON2_TIME_COST", self.DEFAULT_ARGON2[0])
         self.ARGON2_MEMORY_KIB = self.env_int("ARGON2_MEMORY_KIB", self.DEFAULT_ARGON2[1])
         self.ARGON2_PARALLELISM = self.env_int("ARGON2_PARALLELISM", self.DEFAULT_ARGON2[2])
+        self.CORS_ORIGINS = self.env_origins("CORS_ORIGINS", self.DEFAULT_CORS_ORIGINS)
+        self.PREFERRED_URL_SCHEME = self.env_choice(
+            "PREFERRED_URL_SCHEME", "http", {"http", "https"}
+        )
+        self.METRICS_TOKEN = self.env_str("METRICS_TOKEN")
+        # Trusted proxy hops per X-Forwarded-* header; 0 ignores the header (no proxy).
+        self.PROXY_FIX_X_FOR = self.env_int("PROXY_FIX_X_FOR", 0)
+        self.PROXY_FIX_X_PROTO = self.env_int("PROXY_FIX_X_PROTO", 0)
+        self.PROXY_FIX_X_HOST = self.env_int("PROXY_FIX_X_HOST", 0)
+        self.PROXY_FIX_X_PORT = self.env_int("PROXY_FIX_X_PORT", 0)
+        self.PROXY_FIX_X_PREFIX = self.env_int("PROXY_FIX_X_PREFIX", 0)
         self.configure_rate_limits()
 
     def configure_rate_limits(self):
@@ -105,6 +120,28 @@ class Config:
             return default
         return value.lower() in {"1", "true", "yes", "on"}
 
+    def env_choice(self, name, default, choices):
+        value = self.env_str(name, default).lower()
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(sorted(choices))}, got {value!r}")
+        return value
+
+    def env_origins(self, name, default):
+        """A comma-separated list of origins, or `*` for any origin.
+
+        Entries are checked here because a typo (a missing scheme, a path)
+        would otherwise never match and fail silently in the browser.
+        """
+        origins = [o.strip().rstrip("/") for o in self.env_str(name, default).split(",")]
+        origins = [origin for origin in origins if origin]
+        for origin in origins:
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ConfigError(
+                    f"{name} entries must be origins such as https://app.example.com "
+                    f"(scheme, host, optional port) or *, got {origin!r}"
+                )
+        return origins
+
     def validate(self):
         """Fail fast on settings this environment cannot run with."""
         if self.JWT_ALGORITHM[:2] in ("RS", "ES", "PS", "Ed"):
@@ -124,6 +161,7 @@ class DevelopmentConfig(Config):
     DEFAULT_SECRET_KEY = "dev-secret-key-not-for-production-use-0000"
     DEFAULT_JWT_SECRET_KEY = "dev-jwt-secret-key-not-for-production-000"
     DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'folio.db'}"
+    DEFAULT_CORS_ORIGINS = "*"
 
 
 class TestingConfig(Config):
@@ -137,6 +175,7 @@ class TestingConfig(Config):
     DEFAULT_ARGON2 = (1, 1024, 1)
     # No blanket limit in tests; tests of limits set their own.
     DEFAULT_RATELIMIT = ""
+    DEFAULT_CORS_ORIGINS = "*"
 
 
 class ProductionConfig(Config):

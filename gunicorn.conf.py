@@ -5,27 +5,88 @@ Run: `gunicorn -c gunicorn.conf.py wsgi:app` (after `flask db upgrade`).
 
 import multiprocessing
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
-# Sync workers: Folio's requests are short and database-bound.
+
+# Sync workers: Folio's requests are short and database-bound, and one request
+# per process keeps a worker's database use to one connection at a time.
+# cpu_count() sees the host's cores, not a container's CPU quota: set
+# WEB_CONCURRENCY in containers.
+worker_class = "sync"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-# A request that takes this long is stuck; the database statement timeout is 5 s.
+
+# A worker silent this long is killed and replaced; the database statement
+# timeout (5 s) and connect timeout (3 s) keep healthy requests far below it.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# On SIGTERM, workers finish the requests they hold for up to this long. Keep it
+# below the orchestrator's own grace period (docker-compose gives 30 s here).
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
-keepalive = 5
-# Recycle workers now and then so slow leaks cannot grow without bound.
+# No keepalive setting: sync workers close every connection after its response,
+# so an idle client can never pin a worker (put nginx in front for keep-alive).
+
+# Recycle each worker after this many requests (plus jitter, so workers do not
+# all restart at once) so that slow leaks cannot grow without bound.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000"))
+
 # The app writes its own JSON access line per request; gunicorn's would repeat it.
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+# Import the app once in the master: workers fork with it loaded (faster boot,
+# shared memory), and a broken configuration stops the master at once instead
+# of crash-looping workers. post_fork gives each worker its own connections.
 preload_app = True
+
+# The heartbeat file lives in memory: a container's /tmp may be a slow overlay
+# that makes healthy workers look stuck.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
+
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn), so
+# two servers on one host would fight over it; Folio does not use it.
+control_socket_disable = True
+
+# Prometheus multiprocess mode: each worker writes its metrics to files in this
+# directory and a scrape of any worker adds them up. It must be set before the
+# app (and prometheus_client) is imported, so it is decided here.
+_own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _own_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="folio-metrics-")
+METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
+def on_starting(server):
+    """Start from empty metrics: files left by an earlier run would be added in."""
+    METRICS_DIR.mkdir(parents=True, exist_ok=True)
+    for stale in METRICS_DIR.glob("*.db"):
+        stale.unlink()
 
 
 def post_fork(server, worker):
-    """Connections opened while preloading must not be shared across processes."""
+    """Connections opened while preloading must not be shared across processes.
+
+    dispose(close=False) drops the inherited pool without closing its sockets,
+    which the master (and the other workers) may still be using; this worker
+    then opens its own.
+    """
     from app.extensions import db
 
     with worker.app.wsgi().app_context():
         db.engine.dispose(close=False)
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges (connections in use) must stop counting."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)

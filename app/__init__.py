@@ -33,9 +33,13 @@ def configure_app(app):
 
     from app.core.conditional import handle_stale_data
     from app.core.content_type import require_json_body
+    from app.core.cors import init_cors
     from app.core.database import engine_options
     from app.core.errors import register_error_handlers
+    from app.core.proxy import init_proxy_fix
     from app.core.request_log import init_request_logging
+    from app.core.security_headers import init_security_headers
+    from app.ops.metrics import init_metrics
 
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config))
     # The contract: paths match with or without a trailing slash, never redirect.
@@ -45,6 +49,10 @@ def configure_app(app):
     app.before_request(require_json_body)
     register_error_handlers(app)
     app.register_error_handler(StaleDataError, handle_stale_data)
+    init_security_headers(app)
+    init_cors(app)
+    init_proxy_fix(app)
+    init_metrics(app)
 
 
 def init_extensions(app):
@@ -66,8 +74,10 @@ def register_blueprints(app):
     from app.extensions import api
     from app.ops.docs import blp as docs_blp
     from app.ops.health import blp as health_blp
+    from app.ops.metrics import blp as metrics_blp
 
     api.register_blueprint(health_blp)
+    api.register_blueprint(metrics_blp)
     api.register_blueprint(auth_blp, url_prefix="/auth")
     api.register_blueprint(api_blp, url_prefix="/api/v1")
     app.register_blueprint(docs_blp)  # an HTML page, not an API operation: not in the spec

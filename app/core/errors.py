@@ -10,11 +10,14 @@ import logging
 
 from flask import current_app, g, json, request
 from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.http import HTTP_STATUS_CODES
 
 PROBLEM_MIMETYPE = "application/problem+json"
+# Seconds a client should wait before retrying while the database is away.
+DATABASE_RETRY_AFTER_S = 5
 log = logging.getLogger("folio.errors")
 
 
@@ -68,9 +71,19 @@ def handle_validation_error(error):
 
 
 def handle_database_unavailable(error):
-    log.error("database unavailable: %s", error.orig if hasattr(error, "orig") else error)
+    """The database is down, restarting, unreachable, too slow or out of connections.
+
+    Operational errors (refused or timed-out connects, a server that went away,
+    a statement timeout), a full connection pool, and any driver error that
+    SQLAlchemy recognised as a lost connection are all transient: 503 with
+    Retry-After, never a 500 that reads as a bug.
+    """
+    log.error("database unavailable: %s", getattr(error, "orig", None) or error)
     return http_exception_to_problem(
-        ServiceUnavailable("The database is unavailable; try again shortly.")
+        ServiceUnavailable(
+            "The database is unavailable; try again shortly.",
+            retry_after=DATABASE_RETRY_AFTER_S,
+        )
     )
 
 
@@ -78,6 +91,13 @@ def handle_integrity_error(error):
     """A race the code's own checks could not see (two identical slugs, say): 409, not 500."""
     log.warning("integrity error answered 409: %s", getattr(error, "orig", error))
     return problem(409, "The request conflicts with data saved at the same time; retry.")
+
+
+def handle_database_error(error):
+    """Driver errors other than a lost connection are bugs, answered as a 500."""
+    if error.connection_invalidated:
+        return handle_database_unavailable(error)
+    return handle_unexpected(error)
 
 
 def handle_unexpected(error):
@@ -92,4 +112,6 @@ def register_error_handlers(app):
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(PoolTimeoutError, handle_database_unavailable)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

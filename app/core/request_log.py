@@ -30,9 +30,18 @@ def start_request():
     g.request_started = time.perf_counter()
 
 
+def request_duration_s():
+    """Seconds since the request started, or None before start_request ran.
+
+    The access log and the metrics share this clock so they never disagree.
+    """
+    started = g.get("request_started")
+    return time.perf_counter() - started if started is not None else None
+
+
 def finish_request(response):
     response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
-    started = g.get("request_started")
+    duration_s = request_duration_s()
     access_log.info(
         "request",
         extra={
@@ -40,8 +49,9 @@ def finish_request(response):
             "method": request.method,
             "path": request.path,
             "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            "duration_ms": round(duration_s * 1000, 2) if duration_s is not None else None,
             "user_id": g.get("user_id"),
+            "remote_addr": request.remote_addr,  # the client's, when ProxyFix is configured
         },
     )
     return response
