@@ -2,12 +2,12 @@
 
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_marshmallow import Marshmallow
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
 from app.core.api import FolioApi
+from app.core.rate_limits import client_key, exempt
 from app.models import Model
 
 db = SQLAlchemy(model_class=Model)
@@ -15,5 +15,7 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 jwt = JWTManager()
 ma = Marshmallow()
 api = FolioApi()
-# Settings (storage, defaults, fallbacks) come from the RATELIMIT_* config keys.
-limiter = Limiter(key_func=get_remote_address)
+# Settings (storage, defaults, fallbacks) come from the RATELIMIT_* config keys;
+# keys, exemptions and the rationale are in app/core/rate_limits.py.
+limiter = Limiter(key_func=client_key)
+limiter.request_filter(exempt)

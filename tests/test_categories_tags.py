@@ -77,6 +77,17 @@ def test_an_invalid_category_is_422(client, editor, body):
     assert get_list(client, f"{API}/categories")["items"] == []
 
 
+@pytest.mark.parametrize("field", ["name", "description"])
+def test_a_nul_character_in_a_category_is_refused_cleanly(client, editor, field):
+    body = {"name": "Travel", field: "a\x00b"}
+    response = client.post(f"{API}/categories", json=body, headers=editor)
+    assert response.status_code in (201, 422), response.get_json()
+
+
+def test_an_unknown_category_slug_with_a_nul_is_404(client):
+    assert_problem(client.get(category_url("a%00b")), 404)
+
+
 def test_a_name_of_64_characters_is_accepted(client, editor):
     create_category(client, editor, "x" * 64)
 

@@ -85,6 +85,11 @@ def test_an_invalid_comment_is_422_and_not_stored(client, post, bob, body):
     assert bodies(client, post) == []
 
 
+def test_a_nul_character_in_a_comment_is_refused_cleanly(client, post, bob):
+    response = client.post(f"{post_url(post)}/comments", json={"body": "a\x00b"}, headers=bob)
+    assert response.status_code in (201, 422), response.get_json()
+
+
 def test_commenting_on_an_unknown_post_is_404(client, bob):
     response = client.post(f"{post_url(98765)}/comments", json={"body": "Hi"}, headers=bob)
     assert_problem(response, 404)

@@ -23,14 +23,11 @@ and no coverage.
 
 import contextlib
 import glob
-import http.client
-import json
 import os
 import pwd
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -43,9 +40,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from config import BASE_DIR
 from tests.fault_app import metadata
-from tests.test_health import closed_port as free_port
+from tests.servers import Gunicorn, call, free_port, production_env, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -141,93 +137,20 @@ def cluster():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def call(port, method, path, body=None, headers=None, timeout=30):
-    """(status, content type, parsed body or text); raises OSError when no answer came."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        payload = json.dumps(body) if body is not None else None
-        sent_headers = {"Content-Type": "application/json"} if payload else {}
-        connection.request(method, path, body=payload, headers={**sent_headers, **(headers or {})})
-        response = connection.getresponse()
-        raw = response.read().decode()
-        content_type = response.getheader("Content-Type", "")
-        parsed = json.loads(raw) if "json" in content_type else raw
-        return response.status, content_type, parsed
-    finally:
-        connection.close()
-
-
-class Server:
-    """Folio under gunicorn, configured by gunicorn.conf.py as in production."""
-
-    def __init__(self, cluster, log_path):
-        self.port = free_port()
-        self.log_path = log_path
-        keep = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "PROMETHEUS"))}
-        self.env = {
-            **keep,
-            "APP_ENV": "production",
-            "DATABASE_URL": cluster.url,
-            "SECRET_KEY": "fault-test-secret-key-0123456789abcdef",
-            "JWT_SECRET_KEY": "fault-test-jwt-secret-0123456789abcdef",
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "WEB_CONCURRENCY": str(WORKERS),
-            "DB_CONNECT_TIMEOUT_S": str(CONNECT_TIMEOUT_S),
-            "DB_STATEMENT_TIMEOUT_MS": str(STATEMENT_TIMEOUT_MS),
-            "LOG_LEVEL": "WARNING",
-        }
-        self.env.pop("REDIS_URL", None)
-        self.process = None
-
-    def start(self):
-        command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
-        with open(self.log_path, "w") as log:
-            self.process = subprocess.Popen(
-                [*command, "tests.fault_app:create_fault_app()"],
-                cwd=BASE_DIR,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        wait_until(self.answers, 30, f"gunicorn did not start; see {self.log_path}")
-        wait_until(lambda: len(self.worker_pids()) == WORKERS, 30, "workers did not boot")
-
-    def answers(self):
-        assert self.process.poll() is None, f"gunicorn exited; see {self.log_path}"
-        try:
-            return call(self.port, "GET", "/health", timeout=2)[0] == 200
-        except OSError:
-            return False
-
-    def worker_pids(self):
-        pid = self.process.pid
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        return sorted(int(child) for child in children)
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+def fault_server(cluster, log_path):
+    env = production_env(
+        DATABASE_URL=cluster.url,
+        DB_CONNECT_TIMEOUT_S=CONNECT_TIMEOUT_S,
+        DB_STATEMENT_TIMEOUT_MS=STATEMENT_TIMEOUT_MS,
+    )
+    return Gunicorn(env, log_path, app="tests.fault_app:create_fault_app()", workers=WORKERS)
 
 
 @pytest.fixture(scope="module")
 def server(cluster, tmp_path_factory):
-    server = Server(cluster, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log")
-    server.start()
+    server = fault_server(cluster, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log").start()
     yield server
     server.stop()
-
-
-def wait_until(condition, timeout_s, message):
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(message)
-        time.sleep(0.05)
 
 
 @dataclass

@@ -206,8 +206,13 @@ def test_probe_spec_is_valid(probe_spec):
 
 def test_a_list_documents_link_and_its_422(probe_spec):
     answers = responses(probe_spec, "get", "/probe/items")
-    assert refs(answers) == {"422": "UnprocessableContent"}
+    assert refs(answers) == {"422": "UnprocessableContent", "429": "TooManyRequests"}
     assert header_names(answers["200"]) == {"X-Request-ID", "Link"}
+
+
+def test_rate_limited_operations_document_429_and_probes_do_not(spec):
+    assert "429" in spec["paths"]["/api/v1/posts"]["get"]["responses"]
+    assert "429" not in spec["paths"]["/health"]["get"]["responses"]
 
 
 def test_a_body_documents_400_413_415_422(probe_spec):

@@ -184,6 +184,14 @@ def test_an_oversized_field_is_refused_cleanly(client, alice, oversized):
     assert response.status_code in (201, 422), response.get_json()
 
 
+@pytest.mark.parametrize("field", ["title", "body", "summary", "tags", "category"])
+def test_a_nul_character_in_a_field_is_refused_cleanly(client, alice, field):
+    value = ["py\x00thon"] if field == "tags" else "py\x00thon"
+    body = {"title": "Hello", "body": "Text", field: value}
+    response = client.post(f"{API}/posts", json=body, headers=alice)
+    assert response.status_code in (201, 422), response.get_json()
+
+
 def test_concurrent_posts_with_one_new_tag_all_succeed(app, client, alice):
     body = {"title": "Tagged", "body": "Text", "tags": ["brand-new"], "status": "published"}
     requests = [("post", f"{API}/posts", {"json": body, "headers": alice})] * 4
@@ -273,7 +281,7 @@ def test_an_unsupported_method_is_405_problem(client, alice):
     assert_problem(client.put(post_url(post), json={"title": "Whole"}, headers=alice), 405)
 
 
-@pytest.mark.parametrize("key", ["12345", "no-such-post", "99999999999999999999999"])
+@pytest.mark.parametrize("key", ["12345", "no-such-post", "99999999999999999999999", "a%00b"])
 def test_an_unknown_post_is_404_problem(client, key):
     assert_problem(client.get(f"{API}/posts/{key}"), 404)
 

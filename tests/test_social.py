@@ -55,8 +55,9 @@ def test_anyone_reads_a_public_profile_without_the_email(client, alice, bob):
     assert "bob@example.com" not in response.get_data(as_text=True)
 
 
-def test_the_profile_of_an_unknown_user_is_404(client):
-    assert_problem(client.get(user_url("nobody")), 404)
+@pytest.mark.parametrize("username", ["nobody", "a%00b"])
+def test_the_profile_of_an_unknown_user_is_404(client, username):
+    assert_problem(client.get(user_url(username)), 404)
 
 
 # --- follows ------------------------------------------------------------------

@@ -14,7 +14,8 @@ endpoint declares only the responses that are its own:
 - a list (it takes `per_page`) answers with a `Link` header, and a bad
   `cursor` with 400;
 - an `If-None-Match` header parameter means 304 and an ETag on 200; an
-  `If-Match` one means 412 and an ETag on 200.
+  `If-Match` one means 412 and an ETag on 200;
+- every operation but the operational ones can be rate limited: 429.
 
 Errors are RFC 9457 problem details (`application/problem+json`), so the
 response components here replace flask-smorest's own (which say
@@ -30,6 +31,8 @@ from http import HTTPStatus
 from apispec import BasePlugin
 from flask_smorest import Blueprint
 from marshmallow import INCLUDE, Schema, fields
+
+from app.core.rate_limits import UNLIMITED_PREFIXES
 
 BEARER = "bearerAuth"
 PROBLEM_MIMETYPE = "application/problem+json"
@@ -150,6 +153,8 @@ def implied_statuses(path, operation):
         statuses.append(412)
     if "cursor" in parameter_names(operation, "query"):
         statuses.append(400)  # a tampered cursor, or one made for another list
+    if not path.startswith(UNLIMITED_PREFIXES):
+        statuses.append(429)  # the API-wide rate limit (app/core/rate_limits.py)
     return statuses
 
 
