@@ -32,7 +32,7 @@ def configure_app(app):
     from sqlalchemy.orm.exc import StaleDataError
 
     from app.core.conditional import handle_stale_data
-    from app.core.content_type import require_json_body
+    from app.core.content_type import refuse_nul_in_path, require_json_body
     from app.core.cors import init_cors
     from app.core.database import engine_options
     from app.core.errors import register_error_handlers
@@ -46,6 +46,7 @@ def configure_app(app):
     app.url_map.strict_slashes = False
     app.json.sort_keys = False  # keep fields in schema order: problem details read type-first
     init_request_logging(app)
+    app.before_request(refuse_nul_in_path)
     app.before_request(require_json_body)
     register_error_handlers(app)
     app.register_error_handler(StaleDataError, handle_stale_data)

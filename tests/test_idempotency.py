@@ -150,3 +150,21 @@ def test_a_retried_category_replays_its_201_instead_of_a_conflict(client, editor
 def test_a_category_without_a_key_is_still_a_conflict_the_second_time(client, editor):
     create_category(client, editor, "Travel")
     assert_problem(create(client, editor, body={"name": "Travel"}, path="/categories"), 409)
+
+
+def test_a_retry_with_the_same_json_in_another_key_order_replays(client, alice):
+    first = client.post(
+        f"{API}/posts",
+        data='{"title": "Ordered", "body": "Same content"}',
+        content_type="application/json",
+        headers={**alice, "Idempotency-Key": "order-key"},
+    )
+    retry = client.post(
+        f"{API}/posts",
+        data='{ "body":"Same content","title":"Ordered" }',
+        content_type="application/json",
+        headers={**alice, "Idempotency-Key": "order-key"},
+    )
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.get_json()["id"] == first.get_json()["id"]
+    assert retry.headers["Idempotent-Replayed"] == "true"

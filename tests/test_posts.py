@@ -281,7 +281,9 @@ def test_an_unsupported_method_is_405_problem(client, alice):
     assert_problem(client.put(post_url(post), json={"title": "Whole"}, headers=alice), 405)
 
 
-@pytest.mark.parametrize("key", ["12345", "no-such-post", "99999999999999999999999", "a%00b"])
+@pytest.mark.parametrize(
+    "key", ["12345", "no-such-post", "99999999999999999999999", "2147483648", "a%00b", "%C2%B3"]
+)
 def test_an_unknown_post_is_404_problem(client, key):
     assert_problem(client.get(f"{API}/posts/{key}"), 404)
 

@@ -5,7 +5,7 @@ so only requests that carry a body are checked.
 """
 
 from flask import request
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import NotFound, UnsupportedMediaType
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -20,3 +20,9 @@ def has_body():
 def require_json_body():
     if request.method in BODY_METHODS and has_body() and not request.is_json:
         raise UnsupportedMediaType("Request bodies must be application/json.")
+
+
+def refuse_nul_in_path():
+    """A NUL in the path names nothing (and PostgreSQL could not even compare it)."""
+    if "\x00" in request.path:
+        raise NotFound()

@@ -9,6 +9,7 @@ different body is 422. Records live 24 hours (`IDEMPOTENCY_TTL_S`).
 """
 
 import hashlib
+import json
 from datetime import timedelta
 from functools import wraps
 
@@ -29,7 +30,11 @@ MAX_KEY_LENGTH = 255
 
 
 def request_fingerprint():
-    material = b"\n".join([request.method.encode(), request.path.encode(), request.get_data()])
+    """What "the same request" means: method, path and the JSON body's content
+    (key order and spacing do not matter; a body that is not JSON counts as bytes)."""
+    body = request.get_json(silent=True)
+    content = request.get_data() if body is None else json.dumps(body, sort_keys=True).encode()
+    material = b"\n".join([request.method.encode(), request.path.encode(), content])
     return hashlib.sha256(material).hexdigest()
 
 

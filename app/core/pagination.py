@@ -25,13 +25,14 @@ from sqlalchemy import func, literal, select, tuple_
 from werkzeug.exceptions import BadRequest
 
 from app.extensions import db
+from app.schemas.base import InputSchema
 
 MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
 PAGING_ARGS = {"page", "per_page", "cursor"}
 
 
-class PaginationArgs(Schema):
+class PaginationArgs(InputSchema):
     """Query arguments every list takes; subclasses add filters and set `sort`."""
 
     page = fields.Integer(

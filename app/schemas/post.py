@@ -5,6 +5,7 @@ import re
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from app.models import POST_STATUSES
+from app.schemas.base import InputSchema
 from app.schemas.fields import UTCDateTime, text
 
 MAX_TAGS = 10
@@ -52,12 +53,12 @@ class CategorySummarySchema(Schema):
     slug = fields.String()
 
 
-class CategoryCreateSchema(Schema):
+class CategoryCreateSchema(InputSchema):
     name = text(64, min_length=1, required=True)
     description = text(500, allow_none=True)
 
 
-class CategoryUpdateSchema(Schema):
+class CategoryUpdateSchema(InputSchema):
     name = text(64, min_length=1)
     description = text(500, allow_none=True)
 
@@ -67,7 +68,7 @@ class TagSchema(Schema):
     posts_count = fields.Integer(dump_only=True, metadata={"description": "Published posts"})
 
 
-class PostCreateSchema(Schema):
+class PostCreateSchema(InputSchema):
     title = text(200, min_length=1, required=True)
     body = text(100_000, min_length=1, required=True)
     summary = text(500, allow_none=True)
@@ -122,5 +123,5 @@ class CommentSchema(Schema):
     updated_at = UTCDateTime(dump_only=True)
 
 
-class CommentWriteSchema(Schema):
+class CommentWriteSchema(InputSchema):
     body = text(10_000, min_length=1, required=True)

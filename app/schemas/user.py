@@ -3,6 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.models import ROLES
+from app.schemas.base import InputSchema
 from app.schemas.fields import JSONBoolean, UTCDateTime, text
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9_]{3,32}$", error="3 to 32 letters, digits or underscores.")
@@ -26,7 +27,7 @@ def check_password_differs(password, username, email, field_name):
         raise ValidationError("Must differ from the username and email.", field_name)
 
 
-class RegisterSchema(Schema):
+class RegisterSchema(InputSchema):
     username = fields.String(required=True, validate=USERNAME)
     email = email_field(required=True)
     password = password_field(required=True)
@@ -40,7 +41,7 @@ class RegisterSchema(Schema):
             )
 
 
-class LoginSchema(Schema):
+class LoginSchema(InputSchema):
     login = text(254, min_length=1, required=True, metadata={"description": "Email or username"})
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=256))
 
@@ -54,14 +55,14 @@ class TokenPairSchema(Schema):
     )
 
 
-class PasswordChangeSchema(Schema):
+class PasswordChangeSchema(InputSchema):
     current_password = fields.String(
         required=True, load_only=True, validate=validate.Length(max=256)
     )
     new_password = password_field(required=True)
 
 
-class ProfileUpdateSchema(Schema):
+class ProfileUpdateSchema(InputSchema):
     """PATCH /auth/me: every field optional; role and is_active are not here on purpose."""
 
     full_name = text(100, allow_none=True)
@@ -70,12 +71,12 @@ class ProfileUpdateSchema(Schema):
     email = email_field()
 
 
-class AdminUserUpdateSchema(Schema):
+class AdminUserUpdateSchema(InputSchema):
     role = fields.String(validate=validate.OneOf(ROLES))
     is_active = JSONBoolean()
 
 
-class UserListQuerySchema(Schema):
+class UserListQuerySchema(InputSchema):
     role = fields.String(validate=validate.OneOf(ROLES))
     is_active = fields.Boolean()
     q = text(100, min_length=1, metadata={"description": "Matches username, email or full name"})

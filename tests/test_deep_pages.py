@@ -1,0 +1,102 @@
+"""A deep page costs what the first does: PostgreSQL's own plan, not a stopwatch.
+
+Cursor mode must reach any page through the (status, published_at, id) index,
+touching about one page of rows; page mode's OFFSET has to walk past every
+earlier row. The test runs EXPLAIN ANALYZE on the exact statement a deep
+request sent and counts the rows the plan read.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, insert, text
+
+from app.extensions import db
+from app.models import Post
+
+pytestmark = pytest.mark.postgres
+
+POSTS = 3000
+PER_PAGE = 20
+
+
+@pytest.fixture
+def many_posts(app, make_user):
+    author_id = make_user("prolific")
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    rows = [
+        {
+            "slug": f"post-{i}",
+            "title": f"Post {i}",
+            "body": "Body",
+            "status": "published",
+            "author_id": author_id,
+            "created_at": start + timedelta(hours=i),
+            "updated_at": start + timedelta(hours=i),
+            "published_at": start + timedelta(hours=i),
+        }
+        for i in range(POSTS)
+    ]
+    with app.app_context():
+        db.session.execute(insert(Post), rows)
+        db.session.execute(text("ANALYZE posts"))
+        db.session.commit()
+
+
+def captured_posts_query(app, client, path):
+    """The SELECT over posts that serving `path` sent, with its parameters."""
+    with app.app_context():
+        engine = db.engine
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "\nFROM posts" in statement and "LIMIT" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen[0]
+
+
+def rows_read(app, statement, parameters):
+    """Rows the plan's scans and sorts produced, from EXPLAIN ANALYZE."""
+    with app.app_context(), db.engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        with raw.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters)
+            plan = cursor.fetchone()[0][0]["Plan"]
+        raw.rollback()
+    return max_rows_in_scans(plan)
+
+
+def max_rows_in_scans(node):
+    own = node["Actual Rows"] * node.get("Actual Loops", 1) if "Scan" in node["Node Type"] else 0
+    if node.get("Parent Relationship") == "SubPlan":
+        own = 0  # per-row counts for the rows shown, not a walk over the table
+    return max([own, *(max_rows_in_scans(child) for child in node.get("Plans", []))])
+
+
+def cursor_after(client, pages):
+    cursor = ""
+    for _ in range(pages):
+        meta = client.get(f"/api/v1/posts?per_page={PER_PAGE}&cursor={cursor}").get_json()["meta"]
+        cursor = meta["next_cursor"]
+    return cursor
+
+
+def test_a_deep_cursor_page_reads_about_one_page_of_rows(app, client, many_posts):
+    first = rows_read(app, *captured_posts_query(app, client, f"/api/v1/posts?per_page={PER_PAGE}"))
+    deep_cursor = cursor_after(client, 120)  # page 121, past 2,400 posts
+    deep_path = f"/api/v1/posts?per_page={PER_PAGE}&cursor={deep_cursor}"
+    deep = rows_read(app, *captured_posts_query(app, client, deep_path))
+    assert first <= PER_PAGE + 1
+    assert deep <= PER_PAGE + 1
+
+
+def test_a_deep_numbered_page_walks_past_earlier_rows(app, client, many_posts):
+    """The contrast that makes the test above meaningful: OFFSET reads what it skips."""
+    path = f"/api/v1/posts?per_page={PER_PAGE}&page=121"
+    assert rows_read(app, *captured_posts_query(app, client, path)) >= 120 * PER_PAGE
