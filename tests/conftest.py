@@ -147,3 +147,35 @@ def login(client):
 
 def bearer(token):
     return {"Authorization": f"Bearer {token}"}
+
+
+def sign_up(make_user, login, username, role="author"):
+    """A new account, signed in: its Authorization headers."""
+    make_user(username, role=role)
+    return bearer(login(username)["access_token"])
+
+
+# Bearer headers of the cast most tests use; a module may define its own.
+@pytest.fixture
+def alice(make_user, login):
+    return sign_up(make_user, login, "alice")
+
+
+@pytest.fixture
+def bob(make_user, login):
+    return sign_up(make_user, login, "bob")
+
+
+@pytest.fixture
+def carol(make_user, login):
+    return sign_up(make_user, login, "carol")
+
+
+@pytest.fixture
+def editor(make_user, login):
+    return sign_up(make_user, login, "eddie", role="editor")
+
+
+@pytest.fixture
+def admin(make_user, login):
+    return sign_up(make_user, login, "root", role="admin")

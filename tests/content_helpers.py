@@ -6,7 +6,7 @@ broken endpoint fails where the data is made, with the response body shown.
 
 import re
 
-from tests.conftest import bearer
+from tests.conftest import bearer, sign_up  # noqa: F401  (sign_up: re-exported for tests)
 
 API = "/api/v1"
 
@@ -42,12 +42,6 @@ PUBLIC_USER_FIELDS = {
     "following_count",
     "following",
 }
-
-
-def sign_up(make_user, login, username, role="author"):
-    """A new account, signed in: its Authorization headers."""
-    make_user(username, role=role)
-    return bearer(login(username)["access_token"])
 
 
 def create_post(client, headers, **fields):

@@ -16,16 +16,6 @@ from tests.content_helpers import (
 )
 
 
-@pytest.fixture
-def alice(make_user, login):
-    return sign_up(make_user, login, "alice")
-
-
-@pytest.fixture
-def editor(make_user, login):
-    return sign_up(make_user, login, "eddie", role="editor")
-
-
 def category_url(slug):
     return f"{API}/categories/{slug}"
 

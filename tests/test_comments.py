@@ -18,21 +18,6 @@ from tests.content_helpers import (
 
 
 @pytest.fixture
-def alice(make_user, login):
-    return sign_up(make_user, login, "alice")
-
-
-@pytest.fixture
-def bob(make_user, login):
-    return sign_up(make_user, login, "bob")
-
-
-@pytest.fixture
-def editor(make_user, login):
-    return sign_up(make_user, login, "eddie", role="editor")
-
-
-@pytest.fixture
 def post(client, alice):
     return publish(client, alice, title="Commented")
 

@@ -12,24 +12,8 @@ from tests.content_helpers import (
     follow,
     post_url,
     publish,
-    sign_up,
 )
 from tests.test_races import run_concurrently
-
-
-@pytest.fixture
-def alice(make_user, login):
-    return sign_up(make_user, login, "alice")
-
-
-@pytest.fixture
-def bob(make_user, login):
-    return sign_up(make_user, login, "bob")
-
-
-@pytest.fixture
-def editor(make_user, login):
-    return sign_up(make_user, login, "eddie", role="editor")
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from datetime import timedelta
 
-import pytest
-
 from app.core import clock
 from tests.content_helpers import (
     API,
@@ -12,26 +10,10 @@ from tests.content_helpers import (
     get_list,
     post_url,
     publish,
-    sign_up,
 )
 from tests.test_races import run_concurrently
 
 POST = {"title": "Retried", "body": "Sent twice over a flaky network.", "status": "published"}
-
-
-@pytest.fixture
-def alice(make_user, login):
-    return sign_up(make_user, login, "alice")
-
-
-@pytest.fixture
-def bob(make_user, login):
-    return sign_up(make_user, login, "bob")
-
-
-@pytest.fixture
-def editor(make_user, login):
-    return sign_up(make_user, login, "eddie", role="editor")
 
 
 def keyed(headers, key="key-0001"):

@@ -4,14 +4,6 @@ import re
 
 import pytest
 
-from tests.conftest import bearer
-
-
-@pytest.fixture
-def admin(make_user, login):
-    make_user("root", role="admin")
-    return bearer(login("root")["access_token"])
-
 
 @pytest.fixture
 def many_users(make_user):

@@ -5,12 +5,6 @@ import pytest
 from tests.conftest import bearer
 
 
-@pytest.fixture
-def admin(make_user, login):
-    make_user("root", role="admin")
-    return bearer(login("root")["access_token"])
-
-
 def test_admin_endpoints_need_a_token(client):
     assert client.get("/api/v1/users").status_code == 401
     assert client.patch("/api/v1/users/alice", json={"role": "editor"}).status_code == 401

@@ -18,21 +18,6 @@ from tests.content_helpers import (
 
 
 @pytest.fixture
-def alice(make_user, login):
-    return sign_up(make_user, login, "alice")
-
-
-@pytest.fixture
-def bob(make_user, login):
-    return sign_up(make_user, login, "bob")
-
-
-@pytest.fixture
-def editor(make_user, login):
-    return sign_up(make_user, login, "eddie", role="editor")
-
-
-@pytest.fixture
 def blog(client, alice, bob, editor):
     """Published, newest last: Alpha (alice), Beta (bob), Delta (bob); drafts by each author."""
     create_category(client, editor, "Science")

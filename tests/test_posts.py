@@ -18,27 +18,6 @@ from tests.content_helpers import (
 )
 from tests.test_races import run_concurrently
 
-
-@pytest.fixture
-def alice(make_user, login):
-    return sign_up(make_user, login, "alice")
-
-
-@pytest.fixture
-def bob(make_user, login):
-    return sign_up(make_user, login, "bob")
-
-
-@pytest.fixture
-def editor(make_user, login):
-    return sign_up(make_user, login, "eddie", role="editor")
-
-
-@pytest.fixture
-def admin(make_user, login):
-    return sign_up(make_user, login, "root", role="admin")
-
-
 # --- create -------------------------------------------------------------------
 
 

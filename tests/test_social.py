@@ -19,21 +19,6 @@ from tests.content_helpers import (
 from tests.test_races import run_concurrently
 
 
-@pytest.fixture
-def alice(make_user, login):
-    return sign_up(make_user, login, "alice")
-
-
-@pytest.fixture
-def bob(make_user, login):
-    return sign_up(make_user, login, "bob")
-
-
-@pytest.fixture
-def carol(make_user, login):
-    return sign_up(make_user, login, "carol")
-
-
 def user_url(username):
     return f"{API}/users/{username}"
 
