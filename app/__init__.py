@@ -6,6 +6,22 @@ and `flask`, and by the tests with the testing configuration.
 
 from flask import Flask
 
+from app.api import blp as api_blp
+from app.auth import blp as auth_blp
+from app.cli import register_commands
+from app.core.auth import configure_token_keys
+from app.core.content_type import refuse_nul_in_path, require_json_body
+from app.core.cors import init_cors
+from app.core.database import engine_options
+from app.core.errors import register_error_handlers
+from app.core.proxy import init_proxy_fix
+from app.core.request_log import init_request_logging
+from app.core.security_headers import init_security_headers
+from app.extensions import api, db, jwt, limiter, ma, migrate
+from app.ops.docs import blp as docs_blp
+from app.ops.health import blp as health_blp
+from app.ops.metrics import blp as metrics_blp
+from app.ops.metrics import init_metrics
 from config import Config, load_config
 
 
@@ -29,18 +45,6 @@ def create_app(config=None, **overrides):
 
 
 def configure_app(app):
-    from sqlalchemy.orm.exc import StaleDataError
-
-    from app.core.conditional import handle_stale_data
-    from app.core.content_type import refuse_nul_in_path, require_json_body
-    from app.core.cors import init_cors
-    from app.core.database import engine_options
-    from app.core.errors import register_error_handlers
-    from app.core.proxy import init_proxy_fix
-    from app.core.request_log import init_request_logging
-    from app.core.security_headers import init_security_headers
-    from app.ops.metrics import init_metrics
-
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config))
     # The contract: paths match with or without a trailing slash, never redirect.
     app.url_map.strict_slashes = False
@@ -49,7 +53,6 @@ def configure_app(app):
     app.before_request(refuse_nul_in_path)
     app.before_request(require_json_body)
     register_error_handlers(app)
-    app.register_error_handler(StaleDataError, handle_stale_data)
     init_security_headers(app)
     init_cors(app)
     init_proxy_fix(app)
@@ -57,9 +60,6 @@ def configure_app(app):
 
 
 def init_extensions(app):
-    from app.core.auth import configure_token_keys
-    from app.extensions import api, db, jwt, limiter, ma, migrate
-
     configure_token_keys(app.config)
     db.init_app(app)
     migrate.init_app(app, db)
@@ -70,13 +70,6 @@ def init_extensions(app):
 
 
 def register_blueprints(app):
-    from app.api import blp as api_blp
-    from app.auth import blp as auth_blp
-    from app.extensions import api
-    from app.ops.docs import blp as docs_blp
-    from app.ops.health import blp as health_blp
-    from app.ops.metrics import blp as metrics_blp
-
     api.register_blueprint(health_blp)
     api.register_blueprint(metrics_blp)
     api.register_blueprint(auth_blp, url_prefix="/auth")
@@ -85,6 +78,4 @@ def register_blueprints(app):
 
 
 def register_cli(app):
-    from app.cli import register_commands
-
     register_commands(app)

@@ -17,8 +17,6 @@ from flask import g, request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import PreconditionFailed
 
-from app.core.errors import problem
-
 # Documents the headers; the spec plugin adds 304/412 and ETag from them.
 if_none_match = Blueprint.doc(parameters=["If-None-Match"])
 if_match = Blueprint.doc(parameters=["If-Match"])
@@ -83,10 +81,3 @@ def check_if_match(resource):
         return
     if resource.version not in {revision_of(tag) for tag in header.split(",")}:
         raise PreconditionFailed("The resource has changed since that ETag; fetch it again.")
-
-
-def handle_stale_data(_error):
-    """A concurrent writer changed the row between our read and our write."""
-    if "If-Match" in request.headers:
-        return problem(412, "The resource has changed since that ETag; fetch it again.")
-    return problem(409, "The resource was changed by another request at the same time; retry.")

@@ -12,6 +12,7 @@ from flask import current_app, g, json, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -100,6 +101,14 @@ def handle_database_error(error):
     return handle_unexpected(error)
 
 
+def handle_stale_data(_error):
+    """A concurrent writer changed the row between our read and our write
+    (SQLAlchemy's version counter caught it; see app/core/conditional.py)."""
+    if "If-Match" in request.headers:
+        return problem(412, "The resource has changed since that ETag; fetch it again.")
+    return problem(409, "The resource was changed by another request at the same time; retry.")
+
+
 def handle_unexpected(error):
     if isinstance(error, HTTPException):
         return http_exception_to_problem(error)
@@ -112,6 +121,7 @@ def register_error_handlers(app):
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(StaleDataError, handle_stale_data)
     app.register_error_handler(PoolTimeoutError, handle_database_unavailable)
     app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)
