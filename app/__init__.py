@@ -71,6 +71,7 @@ def init_extensions(app):
 def register_blueprints(app):
     from app.api import blp as api_blp
     from app.auth import blp as auth_blp
+    from app.conduit import blp as conduit_blp
     from app.extensions import api
     from app.ops.docs import blp as docs_blp
     from app.ops.health import blp as health_blp
@@ -80,6 +81,7 @@ def register_blueprints(app):
     api.register_blueprint(metrics_blp)
     api.register_blueprint(auth_blp, url_prefix="/auth")
     api.register_blueprint(api_blp, url_prefix="/api/v1")
+    api.register_blueprint(conduit_blp, url_prefix="/api")  # RealWorld (Conduit) clients
     app.register_blueprint(docs_blp)  # an HTML page, not an API operation: not in the spec
 
 
