@@ -41,3 +41,11 @@ def test_errors_keep_the_request_id(client):
     response = client.get(f"{API}/user", headers={"X-Request-ID": "abc-123"})
     assert_conduit_error(response, 401)
     assert response.headers["X-Request-ID"] == "abc-123"
+
+
+def test_a_nul_character_is_invalid_input_not_a_server_error(client):
+    """PostgreSQL cannot store NUL; SQLite could, but the rule is the same on both."""
+    jake = signed_up(client, "jake")
+    article = {"title": "T", "description": "D", "body": "nul \x00 here"}
+    response = client.post(f"{API}/articles", json={"article": article}, headers=jake)
+    assert_conduit_error(response, 422, "body")

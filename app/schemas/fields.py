@@ -2,7 +2,7 @@
 
 from datetime import UTC
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 
 class UTCDateTime(fields.DateTime):
@@ -22,9 +22,16 @@ class UTCDateTime(fields.DateTime):
         return value.astimezone(UTC).isoformat(timespec=self.timespec).replace("+00:00", "Z")
 
 
+def no_nul(value):
+    """PostgreSQL text cannot hold NUL (0x00): refuse it as invalid input, not a 500."""
+    if "\x00" in value:
+        raise ValidationError("Must not contain NUL (0x00) characters.")
+
+
 def text(max_length, *, min_length=0, **kwargs):
     """A string with bounds; every free-text field has an upper one."""
-    return fields.String(validate=validate.Length(min=min_length, max=max_length), **kwargs)
+    bounds = validate.Length(min=min_length, max=max_length)
+    return fields.String(validate=[bounds, no_nul], **kwargs)
 
 
 class JSONBoolean(fields.Boolean):
