@@ -9,6 +9,7 @@ from flask import Flask
 from app.api import blp as api_blp
 from app.auth import blp as auth_blp
 from app.cli import register_commands
+from app.conduit import blp as conduit_blp
 from app.core.auth import configure_token_keys
 from app.core.content_type import refuse_nul_in_path, require_json_body
 from app.core.cors import init_cors
@@ -74,6 +75,7 @@ def register_blueprints(app):
     api.register_blueprint(metrics_blp)
     api.register_blueprint(auth_blp, url_prefix="/auth")
     api.register_blueprint(api_blp, url_prefix="/api/v1")
+    api.register_blueprint(conduit_blp, url_prefix="/api")  # RealWorld (Conduit) clients
     app.register_blueprint(docs_blp)  # an HTML page, not an API operation: not in the spec
 
 

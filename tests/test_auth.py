@@ -73,6 +73,7 @@ def test_register_conflict_is_case_insensitive(client, taken):
         ({"password": "alice@example.com"}, "password"),
         ({"password": "ALICEalice"[5:] + "_long", "username": "alice_long"}, "password"),
         ({"full_name": "x" * 101}, "full_name"),
+        ({"full_name": "nul \x00 inside"}, "full_name"),  # PostgreSQL text cannot hold it
         ({"role": "admin"}, "role"),
         ({"is_active": False}, "is_active"),
         ({"id": 7}, "id"),

@@ -9,18 +9,14 @@ when tests/browser/node_modules is missing or out of date.
 """
 
 import json
-import os
-import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from config import BASE_DIR
+from tests.live_server import folio_server as live_folio
+from tests.live_server import npm_ci, require_tools
 
 # The operation the browser runs with "Try it out": once GET /api/v1/posts
 # exists, the issue wants that one here.
@@ -33,88 +29,17 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 pytestmark = pytest.mark.slow
 
 
-def missing_tools():
-    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
-    return missing + ([] if CHROMIUM.exists() else [str(CHROMIUM)])
-
-
-def install_playwright():
-    """`npm ci` unless node_modules already holds the locked playwright-core."""
-    lock = json.loads((BROWSER_DIR / "package-lock.json").read_text())
-    wanted = lock["packages"]["node_modules/playwright-core"]["version"]
-    installed = BROWSER_DIR / "node_modules" / "playwright-core" / "package.json"
-    if installed.exists() and json.loads(installed.read_text())["version"] == wanted:
-        return
-    subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund"],
-        cwd=BROWSER_DIR,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-
-
 @pytest.fixture(scope="session")
 def browser():
-    if missing := missing_tools():
-        reason = f"needs {', '.join(missing)} (apt-get install -y chromium chromium-driver)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true: the browser test is required, but it {reason}")
-        pytest.skip(reason)
-    install_playwright()
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def server_environment(database):
-    """The development configuration on its own database, with no Redis to depend on."""
-    env = {k: v for k, v in os.environ.items() if k not in {"TEST_DATABASE_URL", "FLASK_DEBUG"}}
-    own = {"APP_ENV": "development", "DATABASE_URL": f"sqlite:///{database}", "REDIS_URL": ""}
-    return {**env, **own}
-
-
-def flask(*args):
-    return [sys.executable, "-m", "flask", "--app", "wsgi", *args]
-
-
-def wait_until_serving(url, server, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the Folio server exited with status {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"the Folio server did not answer at {url} within {timeout} s")
+    require_tools(["node", "npm", str(CHROMIUM)], "apt-get install -y chromium chromium-driver")
+    npm_ci(BROWSER_DIR, "playwright-core")
 
 
 @pytest.fixture
 def folio_server(tmp_path):
     """A real Folio on a free port, serving until the test ends; yields its URL."""
-    env = server_environment(tmp_path / "folio.db")
-    subprocess.run(flask("db", "upgrade"), cwd=BASE_DIR, env=env, check=True, capture_output=True)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with open(tmp_path / "server.log", "wb") as log:
-        server = subprocess.Popen(
-            flask("run", "--host", "127.0.0.1", "--port", str(port), "--no-reload"),
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_serving(url, server)
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with live_folio(tmp_path) as url:
+        yield url
 
 
 def run_browser(url, out_dir):

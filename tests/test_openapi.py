@@ -260,3 +260,36 @@ def test_if_match_documents_412_and_etag(probe_spec):
     assert refs(answers)["412"] == "PreconditionFailed"
     assert header_names(answers["200"]) == {"X-Request-ID", "ETag"}
     assert "304" not in answers
+
+
+# The Conduit blueprint answers errors in its own shape, and the spec says so.
+
+
+def conduit_operations(spec):
+    return [(name, op) for name, op in operations(spec) if "conduit" in op.get("tags", [])]
+
+
+def test_conduit_routes_under_api_are_documented(make_app):
+    app = make_app()
+    spec = spec_of(app)
+    assert "/api/articles/{slug}/comments/{comment_id}" in spec["paths"]
+    assert len(conduit_operations(spec)) == 19
+    assert undocumented_routes(app, spec) == []
+
+
+def test_conduit_errors_are_documented_with_the_conduit_schema_not_problems(spec):
+    problem_refs = {f"#/components/responses/{name}" for name, *_ in PROBLEMS.values()}
+    for name, operation in conduit_operations(spec):
+        for status, response in operation["responses"].items():
+            assert response.get("$ref") not in problem_refs, f"{name} {status}"
+            if status.startswith(("4", "5")):
+                content = resolve(spec, response)["content"]
+                assert content == {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ConduitErrors"}}
+                }, f"{name} {status}"
+
+
+def test_api_v1_errors_stay_problem_details(spec):
+    answers = refs(responses(spec, "patch", "/api/v1/posts/{reference}"))
+    assert answers["422"] == "UnprocessableContent"
+    assert answers["404"] == "NotFound"

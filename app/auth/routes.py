@@ -5,10 +5,10 @@ from flask_jwt_extended import current_user, get_jwt, jwt_required
 from werkzeug.exceptions import Conflict, Forbidden, Unauthorized
 
 from app.auth import blp
-from app.auth.throttle import throttled
 from app.core.errors import problem
 from app.core.openapi import bearer_auth, problems
 from app.core.permissions import auth_required
+from app.core.throttle import login_throttle
 from app.extensions import db
 from app.schemas.user import (
     LoginSchema,
@@ -22,6 +22,7 @@ from app.schemas.user import (
 from app.services import accounts, tokens, users
 
 WRONG_CREDENTIALS = "The login or password is wrong, or the account is inactive."
+throttled = login_throttle(lambda body: body.get("login"))
 
 
 def conflict(error):

@@ -21,9 +21,11 @@ Errors are RFC 9457 problem details (`application/problem+json`), so the
 response components here replace flask-smorest's own (which say
 `application/json`) wherever it refers to them, e.g. the 422 that
 `@blp.arguments` documents. Anything else (403, 409, 429, ...) an endpoint
-states with `@problems(...)`. A plugin, rather than a pass over the finished
-document, keeps `/openapi.json`, `flask openapi write` and the tests reading
-one and the same spec.
+states with `@problems(...)`. A blueprint that answers errors in another
+shape (Conduit's) registers an `ErrorDialect` for its tag, and its operations
+get that dialect's responses in place of the problem ones. A plugin, rather
+than a pass over the finished document, keeps `/openapi.json`, `flask openapi
+write` and the tests reading one and the same spec.
 """
 
 from http import HTTPStatus
@@ -108,12 +110,42 @@ NOT_MODIFIED = "NotModified"
 BODY_PROBLEMS = (400, 413, 415, 422)
 
 
-def problem_component(description, headers):
+def problem_component(description, headers, *, schema=ProblemSchema, media_type=PROBLEM_MIMETYPE):
     return {
         "description": description,
-        "content": {PROBLEM_MIMETYPE: {"schema": ProblemSchema}},
+        "content": {media_type: {"schema": schema}},
         "headers": {name: name for name in ("X-Request-ID", *headers)},
     }
+
+
+class ErrorDialect:
+    """The error responses of a blueprint that does not answer problem details.
+
+    Its views are documented with the shared vocabulary like any other
+    (`problems`, `bearer_auth`, the implied statuses); for its operations the
+    plugin swaps each problem response for the dialect's response of the same
+    status: `<prefix><problem component name>`, the same description and
+    headers, the dialect's schema and media type.
+    """
+
+    def __init__(self, *, prefix, schema, media_type="application/json"):
+        self.prefix, self.schema, self.media_type = prefix, schema, media_type
+
+    def response(self, status):
+        """(component name, component) in place of the problem response for `status`."""
+        name, description, headers = PROBLEMS[status]
+        component = problem_component(
+            description, headers, schema=self.schema, media_type=self.media_type
+        )
+        return f"{self.prefix}{name}", component
+
+
+# Error dialects by the OpenAPI tag of the blueprint that speaks them.
+ERROR_DIALECTS = {}
+
+
+def register_error_dialect(tag, dialect):
+    ERROR_DIALECTS[tag] = dialect
 
 
 def problems(*statuses):
@@ -187,6 +219,7 @@ class FolioSpecPlugin(BasePlugin):
 
     def init_spec(self, spec):
         super().init_spec(spec)
+        self.spec = spec
         spec.components.security_scheme(
             BEARER,
             {
@@ -215,6 +248,21 @@ class FolioSpecPlugin(BasePlugin):
     def operation_helper(self, path=None, operations=None, **kwargs):
         for operation in (operations or {}).values():
             operation["responses"] = self.complete_responses(path, operation)
+            for tag in operation.get("tags", []):
+                if tag in ERROR_DIALECTS:
+                    operation["responses"] = self.in_dialect(operation["responses"], tag)
+
+    def in_dialect(self, responses, tag):
+        """The responses with each problem component swapped for the dialect's own."""
+        statuses = {name: status for status, (name, *_) in PROBLEMS.items()}
+        translated = {}
+        for code, response in responses.items():
+            if isinstance(response, str) and response in statuses:
+                response, component = ERROR_DIALECTS[tag].response(statuses[response])
+                if response not in self.spec.components.responses:  # registered on first use
+                    self.spec.components.response(response, component)
+            translated[code] = response
+        return translated
 
     def complete_responses(self, path, operation):
         responses = {

@@ -3,7 +3,7 @@
 Every endpoint shares `RATELIMIT_DEFAULT` (e.g. 300/minute), counted per
 signed-in user when the request carries a valid access token and per client
 address otherwise (behind a proxy, set PROXY_FIX_X_FOR so the address is the
-client's). Login has its own stricter limits (app/auth/throttle.py).
+client's). Login has its own stricter limits (app/core/throttle.py).
 
 Counters live in Redis when REDIS_URL is set, so limits hold across gunicorn
 workers and hosts. If Redis stops answering, Flask-Limiter counts in memory

@@ -6,12 +6,20 @@ from marshmallow import fields, validate
 
 
 class UTCDateTime(fields.DateTime):
-    """ISO 8601 in UTC with a `Z` suffix, as the API contract says."""
+    """ISO 8601 in UTC with a `Z` suffix, as the API contract says.
+
+    `timespec` is `datetime.isoformat`'s: "auto" leaves out a zero fraction,
+    "milliseconds" always writes three digits (Conduit clients expect them).
+    """
+
+    def __init__(self, *args, timespec="auto", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timespec = timespec
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return value.astimezone(UTC).isoformat(timespec=self.timespec).replace("+00:00", "Z")
 
 
 def text(max_length, *, min_length=0, **kwargs):

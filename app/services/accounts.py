@@ -88,11 +88,13 @@ def authenticate(login, password):
 
 
 def update_profile(user, changes):
-    if "email" in changes and (taken := taken_fields(email=changes["email"], exclude_id=user.id)):
+    """Set profile fields; a username or email another account holds is AccountConflict."""
+    unique = {name: changes[name] for name in ("username", "email") if name in changes}
+    if taken := taken_fields(**unique, exclude_id=user.id):
         raise AccountConflict(taken)
     for name, value in changes.items():
         setattr(user, name, value)
-    flush_or_conflict(email=changes.get("email"))
+    flush_or_conflict(**unique)
     return user
 
 
@@ -100,6 +102,16 @@ def change_password(user, *, current_password, new_password, keep_family_id):
     """Set a new password and sign out every other session of this user."""
     if not passwords.verify_password(user.password_hash, current_password):
         raise WrongPassword
+    set_password(user, new_password, keep_family_id=keep_family_id)
+
+
+def set_password(user, new_password, *, keep_family_id):
+    """Set a new password without asking for the old one; other sessions are signed out.
+
+    For callers whose contract has no current-password field (Conduit's
+    PUT /api/user): the rule that a new password ends every other session holds
+    all the same.
+    """
     user.password_hash = passwords.hash_password(new_password)
     tokens.revoke_user_families(user.id, keep_family_id=keep_family_id)
 

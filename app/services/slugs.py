@@ -10,6 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 
 MAX_BASE = 200
+# Path segments a route uses beside a slug (/api/articles/feed): never a slug.
+RESERVED = {"feed"}
 
 
 def slugify(text, fallback):
@@ -34,7 +36,7 @@ def add_with_unique_slug(obj, text, fallback):
     """
     column = type(obj).slug
     base = slugify(text, fallback)
-    taken = db.session.scalar(select(column).where(column == base)) is not None
+    taken = base in RESERVED or db.session.scalar(select(column).where(column == base)) is not None
     for attempt in range(ATTEMPTS):
         obj.slug = f"{base}-{secrets.token_hex(3)}" if taken or attempt else base
         try:

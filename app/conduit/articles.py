@@ -1,0 +1,130 @@
+"""Conduit articles: published posts, listed, read, written and favourited.
+
+A Conduit article is a published Folio post: creating one publishes it, and a
+draft (written through /api/v1) is not found here, not even by its author.
+Slugs keep Folio's rule and stay stable when the title changes, so links
+made by either blueprint keep working.
+"""
+
+from flask_jwt_extended import current_user
+
+from app.conduit import blp
+from app.conduit.lookup import article_or_404, shown
+from app.conduit.paging import counted_window
+from app.conduit.schemas import (
+    ConduitArticleListArgsSchema,
+    ConduitArticleListResponseSchema,
+    ConduitArticleResponseSchema,
+    ConduitArticleUpdateRequestSchema,
+    ConduitFeedArgsSchema,
+    ConduitNewArticleRequestSchema,
+)
+from app.core.openapi import problems
+from app.core.permissions import auth_optional, auth_required, ensure_can_modify, viewer
+from app.extensions import db
+from app.models import Post
+from app.services import posts
+
+NEWEST_FIRST = (Post.published_at.desc(), Post.id.desc())
+
+
+def article(post, user):
+    return {"article": shown([post], user)[0]}
+
+
+def article_page(query, args, user):
+    page, total = counted_window(query, args, *NEWEST_FIRST)
+    return {"articles": shown(page, user), "articles_count": total}
+
+
+@blp.route("/articles")
+@auth_optional
+@blp.arguments(ConduitArticleListArgsSchema, location="query", as_kwargs=False)
+@blp.response(200, ConduitArticleListResponseSchema)
+def list_articles(args):
+    """Published articles, newest first, by tag, author or a user's favourites."""
+    user = viewer()
+    query = posts.filter_posts(
+        posts.published_posts(user),
+        tag=args.get("tag"),
+        author=args.get("author"),
+        favorited_by=args.get("favorited"),
+    )
+    return article_page(query, args, user)
+
+
+@blp.route("/articles/feed")
+@auth_required()
+@blp.arguments(ConduitFeedArgsSchema, location="query", as_kwargs=False)
+@blp.response(200, ConduitArticleListResponseSchema)
+def feed(args):
+    """Published articles by the users the caller follows, newest first."""
+    return article_page(posts.feed(current_user), args, current_user)
+
+
+@blp.route("/articles", methods=["POST"])
+@auth_required()
+@blp.arguments(ConduitNewArticleRequestSchema)
+@blp.response(201, ConduitArticleResponseSchema)
+def create_article(data):
+    """Write and publish an article."""
+    post = posts.create_post(current_user, {**data["article"], "status": "published"})
+    db.session.commit()
+    return article(posts.reload(post, current_user), current_user)
+
+
+@blp.route("/articles/<article_slug:slug>")
+@auth_optional
+@blp.response(200, ConduitArticleResponseSchema)
+def get_article(slug):
+    """An article by its slug."""
+    user = viewer()
+    return article(article_or_404(slug, user), user)
+
+
+@blp.route("/articles/<article_slug:slug>", methods=["PUT"])
+@auth_required()
+@blp.arguments(ConduitArticleUpdateRequestSchema)
+@blp.response(200, ConduitArticleResponseSchema)
+@problems(403)
+def update_article(data, slug):
+    """Edit an article (its author or an editor); the slug stays as it was."""
+    post = article_or_404(slug, current_user, for_update=True)
+    ensure_can_modify(current_user, post.author_id)
+    posts.update_post(post, data["article"])
+    db.session.commit()
+    return article(posts.reload(post, current_user), current_user)
+
+
+@blp.route("/articles/<article_slug:slug>", methods=["DELETE"])
+@auth_required()
+@blp.response(204)
+@problems(403)
+def delete_article(slug):
+    """Delete an article with its comments and favourites (its author or an editor)."""
+    post = article_or_404(slug, current_user, for_update=True)
+    ensure_can_modify(current_user, post.author_id)
+    posts.delete_post(post)
+    db.session.commit()
+
+
+@blp.route("/articles/<article_slug:slug>/favorite", methods=["POST"])
+@auth_required()
+@blp.response(200, ConduitArticleResponseSchema)
+def favorite(slug):
+    """Favourite an article; doing it again changes nothing."""
+    post = article_or_404(slug, current_user)
+    posts.favorite(current_user, post)
+    db.session.commit()
+    return article(posts.reload(post, current_user), current_user)
+
+
+@blp.route("/articles/<article_slug:slug>/favorite", methods=["DELETE"])
+@auth_required()
+@blp.response(200, ConduitArticleResponseSchema)
+def unfavorite(slug):
+    """Take a favourite back; doing it again changes nothing."""
+    post = article_or_404(slug, current_user)
+    posts.unfavorite(current_user, post)
+    db.session.commit()
+    return article(posts.reload(post, current_user), current_user)

@@ -1,0 +1,33 @@
+"""Finding articles and comments as Conduit sees them, with their authors' profiles.
+
+Conduit embeds each author as a profile with `following` (does the caller
+follow them?). The services load posts and comments with their authors; one
+more query (`users.reload_all`) fills in the flags of every author on the page
+at once, so a page of 5 or 50 costs the same number of statements.
+"""
+
+from werkzeug.exceptions import NotFound
+
+from app.services import comments, posts, users
+
+
+def shown(items, user):
+    """`items` (posts or comments) with their authors' flags as `user` sees them."""
+    users.reload_all([item.author for item in items], user)
+    return items
+
+
+def article_or_404(slug, user, *, for_update=False):
+    """The published post with this slug (not a draft, and not looked up by id)."""
+    post = posts.find_post(slug, user, for_update=for_update)
+    if post is None or post.slug != slug or not post.is_published:
+        raise NotFound("No such article.")
+    return post
+
+
+def comment_or_404(article, comment_id, user):
+    """A comment on `article`, by id; a comment on another article is not found."""
+    comment = comments.find_comment(comment_id, user, for_update=True)
+    if comment is None or comment.post_id != article.id:
+        raise NotFound("No such comment.")
+    return comment

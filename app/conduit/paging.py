@@ -1,0 +1,21 @@
+"""Conduit's lists: `limit` and `offset`, and the total count beside the page.
+
+Conduit pages by offset and reports `articlesCount`, the number of matching
+rows on every page together (not the length of this one), so a client can
+draw page links. Folio's own lists use app.core.pagination instead.
+"""
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+
+
+def window(query, *order, limit, offset=0):
+    """The rows of `query` from `offset`, at most `limit` of them, in `order`."""
+    return db.session.scalars(query.order_by(*order).limit(limit).offset(offset)).unique().all()
+
+
+def counted_window(query, args, *order):
+    """(one page by `args["limit"]` and `args["offset"]`, the total count)."""
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return window(query, *order, limit=args["limit"], offset=args["offset"]), total
