@@ -16,8 +16,8 @@ from sqlalchemy.pool import NullPool
 
 from app.extensions import api
 from app.extensions import db as _db
+from tests.servers import free_port
 from tests.test_errors import assert_problem
-from tests.test_health import closed_port
 
 # psycopg waits at least 2 s for a connection, whatever connect_timeout says.
 CONNECT_TIMEOUT_S = 2
@@ -76,7 +76,7 @@ def assert_database_unavailable(response):
 
 
 def test_refused_connection_is_503(probe_app):
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/folio"
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/folio"
     app = probe_app(SQLALCHEMY_DATABASE_URI=url)
     assert_database_unavailable(app.test_client().get("/probe/db"))
 
@@ -130,6 +130,6 @@ def test_killed_connection_is_replaced_without_an_error(probe_app):
 
 
 def test_requests_that_need_no_database_still_answer(probe_app):
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/folio"
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/folio"
     app = probe_app(SQLALCHEMY_DATABASE_URI=url)
     assert app.test_client().get("/health").status_code == 200

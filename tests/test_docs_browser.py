@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from config import BASE_DIR
-from tests.live_server import folio_server as live_folio
-from tests.live_server import npm_ci, require_tools
+from tests.servers import folio_server as live_folio
+from tests.servers import npm_ci, require_tools
 
 # The operation the browser runs with "Try it out": once GET /api/v1/posts
 # exists, the issue wants that one here.

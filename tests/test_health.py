@@ -1,14 +1,8 @@
 """Liveness and readiness."""
 
-import socket
-
 import pytest
 
-
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.servers import free_port
 
 
 def test_liveness(client):
@@ -24,7 +18,7 @@ def test_readiness_checks_the_database(make_app):
 
 
 def test_readiness_is_503_naming_the_database_when_it_is_down(make_app):
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/folio"
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/folio"
     app = make_app(SQLALCHEMY_DATABASE_URI=url, DB_CONNECT_TIMEOUT_S=1, REDIS_URL=None)
     response = app.test_client().get("/health/ready")
     assert response.status_code == 503
@@ -35,7 +29,7 @@ def test_readiness_is_503_naming_the_database_when_it_is_down(make_app):
 
 
 def test_readiness_is_503_naming_redis_when_it_is_down(make_app):
-    app = make_app(REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0")
+    app = make_app(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     response = app.test_client().get("/health/ready")
     assert response.status_code == 503
     body = response.get_json()

@@ -20,7 +20,7 @@ import uuid
 import pytest
 
 from config import BASE_DIR
-from tests.live_server import folio_server, npm_ci, require_tools
+from tests.servers import folio_server, npm_ci, require_tools
 
 REALWORLD_DIR = BASE_DIR / "tests" / "realworld"
 COLLECTION = REALWORLD_DIR / "Conduit.postman_collection.json"
