@@ -152,7 +152,7 @@ def drain(base, seconds=180):
     """Wait until a slow scenario's queued requests are served (wrk gave up on them,
     gunicorn did not), so they do not slow the next scenario down."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and probe(f"{base}/health", timeout=2) != 200:
+    while time.monotonic() < deadline and probe(f"{base}/health", timeout=2) is None:
         time.sleep(1)
 
 
