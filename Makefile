@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test lint format migrate upgrade openapi clean help
+.PHONY: run seed bench test lint format migrate upgrade openapi clean help
 
 help:
 	@echo "make run      start the dev server on http://$(HOST):$(PORT) (SQLite by default)"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint     ruff"
 	@echo "make migrate  autogenerate a migration: make migrate m='add posts'"
 	@echo "make openapi  regenerate docs/openapi.json from the code (a test fails when it is stale)"
+	@echo "make bench    benchmark Folio and a hand-written floor on PostgreSQL (BENCH_ARGS='--size 10000')"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +30,22 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime
 
+$(VENV)/.bench: bench/requirements.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	@touch $@
+
 # The debugger stays off unless asked for: `FLASK_DEBUG=1 make run`.
+# A first start seeds a small demo data set; later starts leave the data alone.
 run: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
+	$(BIN)/flask seed --if-empty --users 20 --posts 200
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# Benchmarks are not tests: never part of `make test`. Needs PostgreSQL
+# (BENCH_DATABASE_URL, default folio_bench on 127.0.0.1) and wrk (installed if missing).
+bench: $(VENV)/.bench
+	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "install wrk"; exit 1; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 test: $(VENV)/.dev
 	$(BIN)/python tools/test_matrix.py $(PYTEST_ARGS)

@@ -15,6 +15,7 @@ from app.core.content_type import refuse_nul_in_path, require_json_body
 from app.core.cors import init_cors
 from app.core.database import engine_options
 from app.core.errors import register_error_handlers
+from app.core.json import OrjsonProvider
 from app.core.proxy import init_proxy_fix
 from app.core.request_log import init_request_logging
 from app.core.security_headers import init_security_headers
@@ -49,6 +50,7 @@ def configure_app(app):
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config))
     # The contract: paths match with or without a trailing slash, never redirect.
     app.url_map.strict_slashes = False
+    app.json = OrjsonProvider(app)
     app.json.sort_keys = False  # keep fields in schema order: problem details read type-first
     init_request_logging(app)
     app.before_request(refuse_nul_in_path)

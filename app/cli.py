@@ -1,6 +1,7 @@
 """`flask` commands for operators."""
 
 import sys
+import time
 
 import click
 from flask.cli import AppGroup, with_appcontext
@@ -8,7 +9,7 @@ from marshmallow import ValidationError
 
 from app.extensions import db
 from app.schemas.user import RegisterSchema
-from app.services import accounts, tokens
+from app.services import accounts, seeding, tokens
 
 
 @click.command("create-admin")
@@ -44,6 +45,44 @@ def create_admin(email, username, password_stdin):
     click.echo(f"Created admin {username}.")
 
 
+@click.command("seed")
+@click.option("--users", default=1_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--posts", default=100_000, show_default=True, type=click.IntRange(min=0))
+@click.option("--comments", default=None, type=click.IntRange(min=0), help="Default: posts/2.")
+@click.option("--follows", default=None, type=click.IntRange(min=0), help="Default: users*10.")
+@click.option("--favorites", default=None, type=click.IntRange(min=0), help="Default: posts.")
+@click.option("--seed", "seed_value", default=1, show_default=True, help="Same seed, same data.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when users exist.")
+@with_appcontext
+def seed(users, posts, comments, follows, favorites, seed_value, if_empty):
+    """Fill an empty database with deterministic, realistic data, fast.
+
+    Every seeded account's password is `folio-demo-password`; user 1 is an admin.
+    """
+    if not seeding.is_empty():
+        if if_empty:
+            click.echo("The database already has users; not seeding.")
+            return
+        raise click.ClickException("The database already has users: seed an empty one.")
+    sizes = {
+        "users": users,
+        "posts": posts,
+        "comments": posts // 2 if comments is None else comments,
+        "follows": users * 10 if follows is None else follows,
+        "favorites": posts if favorites is None else favorites,
+    }
+    started = time.perf_counter()
+    with click.progressbar(length=sum(sizes.values()), label="Seeding") as bar:
+        counts = seeding.seed(
+            **sizes,
+            seed=seed_value,
+            progress=lambda table, n: bar.update(n) if table in sizes else None,
+        )
+        db.session.commit()
+    summary = ", ".join(f"{n:,} {table}" for table, n in counts.items())
+    click.echo(f"Seeded {summary} in {time.perf_counter() - started:.1f} s.")
+
+
 tokens_group = AppGroup("tokens", help="Token housekeeping.")
 
 
@@ -57,4 +96,5 @@ def purge_tokens():
 
 def register_commands(app):
     app.cli.add_command(create_admin)
+    app.cli.add_command(seed)
     app.cli.add_command(tokens_group)

@@ -80,7 +80,7 @@ def list_posts(args):
     query, sorts = list_query(args, user)
     if "q" in args:
         query, rank = posts.search(query, args["q"])
-        query = query.options(posts.with_rank(rank))
+        query = posts.with_rank(query, rank)
         if args["sort"] is None:
             relevance = Sort("relevance", (rank, sorts["published_at"]), descending=True)
             return paginate(query, args, id_column=Post.id, sort=relevance, key_of=posts.rank_key)

@@ -9,7 +9,7 @@ made by either blueprint keep working.
 from flask_jwt_extended import current_user
 
 from app.conduit import blp
-from app.conduit.lookup import article_or_404, shown
+from app.conduit.lookup import article_or_404, articles_shown
 from app.conduit.paging import counted_window
 from app.conduit.schemas import (
     ConduitArticleListArgsSchema,
@@ -29,12 +29,12 @@ NEWEST_FIRST = (Post.published_at.desc(), Post.id.desc())
 
 
 def article(post, user):
-    return {"article": shown([post], user)[0]}
+    return {"article": articles_shown([post], user)[0]}
 
 
 def article_page(query, args, user):
-    page, total = counted_window(query, args, *NEWEST_FIRST)
-    return {"articles": shown(page, user), "articles_count": total}
+    page, total = counted_window(query, args, *NEWEST_FIRST, id_column=Post.id)
+    return {"articles": articles_shown(page, user), "articles_count": total}
 
 
 @blp.route("/articles")

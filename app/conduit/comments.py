@@ -4,7 +4,7 @@ from flask_jwt_extended import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.conduit import blp
-from app.conduit.lookup import article_or_404, comment_or_404, shown
+from app.conduit.lookup import article_or_404, comment_or_404, comments_shown
 from app.conduit.paging import window
 from app.conduit.schemas import (
     ConduitCommentListResponseSchema,
@@ -29,7 +29,7 @@ def list_comments(slug):
     user = viewer()
     query = comments.comments_on(article_or_404(slug, user))
     found = window(query, Comment.created_at, Comment.id, limit=MAX_COMMENTS)
-    return {"comments": shown(found, user)}
+    return {"comments": comments_shown(found, user)}
 
 
 @blp.route("/articles/<article_slug:slug>/comments", methods=["POST"])
@@ -41,7 +41,7 @@ def add_comment(data, slug):
     post = article_or_404(slug, current_user)
     comment = comments.add_comment(post, current_user, data["comment"]["body"])
     db.session.commit()
-    return {"comment": shown([comments.reload(comment)], current_user)[0]}
+    return {"comment": comments_shown([comments.reload(comment)], current_user)[0]}
 
 
 @blp.route("/articles/<article_slug:slug>/comments/<int:comment_id>", methods=["DELETE"])

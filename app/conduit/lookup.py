@@ -11,8 +11,14 @@ from werkzeug.exceptions import NotFound
 from app.services import comments, posts, users
 
 
-def shown(items, user):
-    """`items` (posts or comments) with their authors' flags as `user` sees them."""
+def articles_shown(rows, user):
+    """Post rows as articles, each author a full profile with `following` as `user` sees it."""
+    profiles = {person.id: person for person in users.reload_all([r.author for r in rows], user)}
+    return [{**row._mapping, "author": profiles[row.author.id]} for row in rows]
+
+
+def comments_shown(items, user):
+    """Comments, their (ORM) authors' flags filled in place as `user` sees them."""
     users.reload_all([item.author for item in items], user)
     return items
 
@@ -20,7 +26,7 @@ def shown(items, user):
 def article_or_404(slug, user, *, for_update=False):
     """The published post with this slug (not a draft, and not looked up by id)."""
     post = posts.find_post(slug, user, for_update=for_update)
-    if post is None or post.slug != slug or not post.is_published:
+    if post is None or post.slug != slug or post.status != "published":
         raise NotFound("No such article.")
     return post
 

@@ -5,17 +5,15 @@ rows on every page together (not the length of this one), so a client can
 draw page links. Folio's own lists use app.core.pagination instead.
 """
 
-from sqlalchemy import func, select
-
-from app.extensions import db
+from app.core.pagination import count_rows, fetch
 
 
 def window(query, *order, limit, offset=0):
     """The rows of `query` from `offset`, at most `limit` of them, in `order`."""
-    return db.session.scalars(query.order_by(*order).limit(limit).offset(offset)).unique().all()
+    return fetch(query.order_by(*order).limit(limit).offset(offset))
 
 
-def counted_window(query, args, *order):
+def counted_window(query, args, *order, id_column):
     """(one page by `args["limit"]` and `args["offset"]`, the total count)."""
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = count_rows(query, id_column)
     return window(query, *order, limit=args["limit"], offset=args["offset"]), total

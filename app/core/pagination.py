@@ -130,15 +130,38 @@ def paginate(query, args, *, id_column, sorts=None, sort=None, key_of=attribute_
     return _cursor_mode(query, args, sort, id_column, key_of)
 
 
+def fetch(query):
+    """Run a list query: ORM entities for `select(Model)`, plain rows for a select of columns.
+
+    (A select of one entity has one result key; every list of rows has several.)
+    """
+    result = db.session.execute(query)
+    return result.scalars().unique().all() if len(result.keys()) == 1 else result.all()
+
+
+def page_ids(query, sort, id_column, *, limit, offset):
+    """The ids on one page, found before anything else is computed for them.
+
+    A deep page skips `offset` rows; selecting only ids lets the database walk the
+    index for those, instead of computing every column (counts, tags) of rows it
+    then throws away.
+    """
+    ordered = query.with_only_columns(id_column, maintain_column_froms=True)
+    return ordered.order_by(*sort.order_by(id_column)).limit(limit).offset(offset)
+
+
+def count_rows(query, id_column):
+    """How many rows the list has: counted over ids only, never the computed columns."""
+    ids = query.with_only_columns(id_column, maintain_column_froms=True).order_by(None)
+    return db.session.scalar(select(func.count()).select_from(ids.subquery()))
+
+
 def _page_mode(query, args, sort, id_column):
     page, per_page = args["page"], args["per_page"]
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = (
-        db.session.scalars(
-            query.order_by(*sort.order_by(id_column)).limit(per_page).offset((page - 1) * per_page)
-        )
-        .unique()
-        .all()
+    total = count_rows(query, id_column)
+    ids = page_ids(query, sort, id_column, limit=per_page, offset=(page - 1) * per_page)
+    items = fetch(
+        query.where(id_column.in_(ids.scalar_subquery())).order_by(*sort.order_by(id_column))
     )
     pages = max(1, math.ceil(total / per_page))
     links = {"first": 1, "last": pages}
@@ -155,11 +178,7 @@ def _cursor_mode(query, args, sort, id_column, key_of):
     per_page = args["per_page"]
     if args.get("cursor"):
         query = query.where(sort.after(id_column, decode_cursor(args["cursor"], sort)))
-    rows = (
-        db.session.scalars(query.order_by(*sort.order_by(id_column)).limit(per_page + 1))
-        .unique()
-        .all()
-    )
+    rows = fetch(query.order_by(*sort.order_by(id_column)).limit(per_page + 1))
     items, has_more = rows[:per_page], len(rows) > per_page
     next_cursor = None
     if has_more:

@@ -1,4 +1,4 @@
-"""The base of every schema that reads client input."""
+"""The bases of Folio's schemas: one for what clients send, one for what goes out."""
 
 from collections.abc import Mapping
 
@@ -34,3 +34,16 @@ class InputSchema(Schema):
         if errors := nul_errors(data):
             raise ValidationError(errors)
         return data
+
+
+class RowSchema(Schema):
+    """An output schema that dumps query rows as well as model objects.
+
+    It reads fields with plain `getattr`: marshmallow's default accessor tries
+    `obj[name]` first and falls back to `getattr` on the error; a SQLAlchemy row
+    refuses string keys, so every field of every row paid for a raised
+    exception. Rows and models both have attributes.
+    """
+
+    def get_attribute(self, obj, attr, default):
+        return getattr(obj, attr, default)

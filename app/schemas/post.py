@@ -5,7 +5,7 @@ import re
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from app.models import POST_STATUSES
-from app.schemas.base import InputSchema
+from app.schemas.base import InputSchema, RowSchema
 from app.schemas.fields import UTCDateTime, text
 
 MAX_TAGS = 10
@@ -31,7 +31,7 @@ class TagList(fields.List):
         return unique
 
 
-class AuthorSchema(Schema):
+class AuthorSchema(RowSchema):
     """The short form of a user, embedded in posts and comments."""
 
     id = fields.Integer()
@@ -47,7 +47,7 @@ class CategorySchema(Schema):
     posts_count = fields.Integer(dump_only=True, metadata={"description": "Published posts"})
 
 
-class CategorySummarySchema(Schema):
+class CategorySummarySchema(RowSchema):
     id = fields.Integer()
     name = fields.String()
     slug = fields.String()
@@ -93,7 +93,7 @@ class PostUpdateSchema(PostCreateSchema):
     status = fields.String(validate=validate.OneOf(POST_STATUSES))
 
 
-class PostListItemSchema(Schema):
+class PostListItemSchema(RowSchema):
     id = fields.Integer()
     slug = fields.String()
     title = fields.String()

@@ -1,0 +1,154 @@
+"""A bench run's record: the machine, the table, the targets' ratios, a chart.
+
+Targets (issue 8) are ratios within one run, so a busy or slow machine moves
+both sides of each together. The RealWorld target compares with the best
+public peer figure quoted in the issue (90 requests/s).
+"""
+
+import datetime
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import orjson
+
+PEER_ARTICLES_RPS = 90
+MEMORY_LIMIT_MB = 150
+# (target, numerator scenario, denominator scenario or a number, at least)
+TARGETS = [
+    ("list page 1 vs floor", "list page 1 (cursor)", "floor list page 1", 0.5),
+    ("cursor deep page vs page 1", "list deep page (cursor)", "list page 1 (cursor)", 0.9),
+    ("page mode page 4000 vs page 1", "list page 4000 (page)", "list page 1 (page)", 0.5),
+    ("single post vs floor single", "single post", "floor single post", 0.5),
+    ("Conduit articles vs peers (90/s)", "Conduit /api/articles", PEER_ARTICLES_RPS, 10),
+]
+
+
+def machine(load_before):
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    postgres = subprocess.run(
+        ["psql", "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_kib / 1024**2, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "postgresql_client": postgres,
+        "load_average_at_start": [round(x, 2) for x in load_before],
+    }
+
+
+def ratios(results):
+    rows = []
+    for name, top, bottom, minimum in TARGETS:
+        top_rps = results.get(top, {}).get("rps")
+        bottom_rps = bottom if isinstance(bottom, int) else results.get(bottom, {}).get("rps")
+        ratio = round(top_rps / bottom_rps, 2) if top_rps and bottom_rps else None
+        rows.append(
+            {
+                "target": name,
+                "ratio": ratio,
+                "at_least": minimum,
+                "met": None if ratio is None else ratio >= minimum,
+            }
+        )
+    return rows
+
+
+def build(items, memory, args, load_before, seconds):
+    results = {item.name: item.result for item in items if item.result}
+    worst_rss = max(memory["worker_rss_mb"], default=None)
+    return {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": machine(load_before),
+        "settings": {
+            "posts": args.size,
+            "users": max(10, args.size // 100),
+            "workers": args.workers,
+            "wrk": f"-t1 -c{args.connections} -d{args.seconds}s after {args.warmup}s warm-up",
+        },
+        "results": results,
+        "notes": {item.name: item.note for item in items if item.note},
+        "targets": ratios(results),
+        "memory": {
+            **memory,
+            "limit_mb": MEMORY_LIMIT_MB,
+            "met": worst_rss is not None and worst_rss < MEMORY_LIMIT_MB,
+        },
+        "duration_s": round(seconds),
+    }
+
+
+def table(run):
+    lines = ["| scenario | req/s | p50 ms | p99 ms | 4xx+5xx |", "|---|---:|---:|---:|---:|"]
+    notes = run["notes"]
+    for name, r in run["results"].items():
+        label = f"{name}, {notes[name]}" if name in notes else name
+        errors = r["errors_4xx_5xx"]
+        lines.append(f"| {label} | {r['rps']:.0f} | {r['p50_ms']} | {r['p99_ms']} | {errors} |")
+    for name, note in notes.items():
+        if name not in run["results"]:
+            lines.append(f"| {name} | {note} | | | |")
+    lines += ["", "| target | ratio | at least | met |", "|---|---:|---:|---|"]
+    for t in run["targets"]:
+        met = "n/a" if t["met"] is None else ("yes" if t["met"] else "no")
+        lines.append(f"| {t['target']} | {t['ratio']} | {t['at_least']} | {met} |")
+    m = run["memory"]
+    lines.append(
+        f"| worker RSS after {m['requests_served']:,} requests | "
+        f"{max(m['worker_rss_mb'], default=0)} MB | < {m['limit_mb']} MB | "
+        f"{'yes' if m['met'] else 'no'} |"
+    )
+    box = run["machine"]
+    lines += [
+        "",
+        f"Machine: {box['cpu']}, {box['cores']} cores, {box['memory_gib']} GiB, "
+        f"{box['os']}, Python {box['python']}, {box['postgresql_client']}; "
+        f"load average at start {box['load_average_at_start']}. "
+        f"Data: {run['settings']['posts']:,} posts, {run['settings']['users']:,} users; "
+        f"gunicorn {run['settings']['workers']} sync workers; wrk {run['settings']['wrk']}.",
+    ]
+    return "\n".join(lines)
+
+
+def chart(run, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    names = list(run["results"])
+    values = [run["results"][n]["rps"] for n in names]
+    colours = ["#999999" if n.startswith("floor") else "#3b6ea5" for n in names]
+    figure, axes = pyplot.subplots(figsize=(9, 0.45 * len(names) + 1.2))
+    axes.barh(names, values, color=colours)
+    axes.invert_yaxis()
+    axes.set_xlabel("requests/s (grey: hand-written floor)")
+    axes.set_title(f"Folio on {run['settings']['posts']:,} posts, {run['date'][:10]}")
+    for y, value in enumerate(values):
+        axes.text(value, y, f" {value:.0f}", va="center", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+
+
+def write(run, directory):
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = run["date"][:10]
+    (directory / f"{stem}.json").write_bytes(orjson.dumps(run, option=orjson.OPT_INDENT_2))
+    text = table(run)
+    (directory / f"{stem}.md").write_text(text + "\n")
+    chart(run, directory / f"{stem}.png")
+    print("\n" + text)
+    print(f"\nWrote {directory / stem}.json, .md and .png")
