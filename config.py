@@ -68,7 +68,7 @@ class Config:
         self.REDIS_URL = self.env_str("REDIS_URL")
         self.MAX_CONTENT_LENGTH = self.env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
         self.IDEMPOTENCY_TTL_S = self.env_int("IDEMPOTENCY_TTL_S", 24 * 3600)
-        self.LOG_LEVEL = self.env_str("LOG_LEVEL", "INFO")
+        self.LOG_LEVEL = self.env_str("LOG_LEVEL", "INFO").upper()
         self.ARGON2_TIME_COST = self.env_int("ARGON2_TIME_COST", self.DEFAULT_ARGON2[0])
         self.ARGON2_MEMORY_KIB = self.env_int("ARGON2_MEMORY_KIB", self.DEFAULT_ARGON2[1])
         self.ARGON2_PARALLELISM = self.env_int("ARGON2_PARALLELISM", self.DEFAULT_ARGON2[2])

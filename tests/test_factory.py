@@ -81,3 +81,7 @@ def test_wsgi_exits_with_one_line_naming_the_variable():
 def test_asymmetric_algorithm_needs_key_files():
     with pytest.raises(ConfigError, match=r"^Set JWT_PRIVATE_KEY_FILE"):
         DevelopmentConfig({"JWT_ALGORITHM": "RS256"}).validate()
+
+
+def test_log_level_is_case_insensitive():
+    assert DevelopmentConfig({"LOG_LEVEL": "warning"}).LOG_LEVEL == "WARNING"
