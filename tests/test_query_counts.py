@@ -177,3 +177,12 @@ def test_the_following_list_runs_as_many_statements_for_5_or_50_users(
     small = statements_for(app, client, f"{path}?per_page=5", users["bob"], expected_items=5)
     large = statements_for(app, client, f"{path}?per_page=50", users["bob"], expected_items=8)
     assert small == large
+
+
+def test_a_signed_in_list_checks_the_token_once(app, client, users):
+    """auth_optional verifies the token; views asking who the viewer is must not redo it."""
+    headers = users["alice"]
+    client.get(f"{API}/posts", headers=headers)
+    with counted_statements(app) as statements:
+        assert client.get(f"{API}/posts", headers=headers).status_code == 200
+    assert len([s for s in statements if "token_families" in s]) == 1

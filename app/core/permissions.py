@@ -15,7 +15,7 @@ Roles rank admin > editor > author.
 
 from functools import wraps
 
-from flask_jwt_extended import current_user, verify_jwt_in_request
+from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import Forbidden, NotFound
 
@@ -48,8 +48,18 @@ def auth_optional(view):
 
 
 def viewer():
-    """The signed-in user, or None on an anonymous request."""
-    return current_user if verify_jwt_in_request(optional=True) else None
+    """The signed-in user, or None on an anonymous request.
+
+    The token is checked once per request: when a decorator above already
+    verified it, its claims are reused rather than checked (and the user and
+    revocation looked up) again.
+    """
+    try:
+        claims = get_jwt()
+    except RuntimeError:  # nothing verified the token yet in this request
+        verify_jwt_in_request(optional=True)
+        claims = get_jwt()
+    return current_user if claims else None
 
 
 def ensure_can_modify(user, owner_id, role="editor"):
