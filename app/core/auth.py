@@ -1,7 +1,7 @@
 """How every blueprint authenticates: flask-jwt-extended's callbacks, wired once.
 
-On each request with a token: the token's family and jti are checked against
-the database (one query), then the user is loaded (one query) and must still be
+On each request with a token, one query loads the user and checks the
+token's family and jti against the revocation tables; the user must still be
 active, so logout, password changes, deactivation and role changes take
 effect on the next request rather than when the token expires. Every token
 failure is the same kind of answer: 401 problem details with
@@ -13,9 +13,8 @@ from pathlib import Path
 from flask import g
 
 from app.core.errors import problem
-from app.extensions import db, jwt
-from app.models import User
-from app.services.tokens import is_revoked
+from app.extensions import jwt
+from app.services.tokens import user_and_revocation
 
 ASYMMETRIC_PREFIXES = ("RS", "ES", "PS", "Ed")
 
@@ -26,12 +25,14 @@ def unauthorized(detail):
 
 @jwt.token_in_blocklist_loader
 def token_revoked(_header, claims):
-    return is_revoked(claims)
+    # flask-jwt-extended asks this first, then load_user: one query answers both.
+    g.token_user, revoked = user_and_revocation(claims)
+    return revoked
 
 
 @jwt.user_lookup_loader
 def load_user(_header, claims):
-    user = db.session.get(User, int(claims["sub"]))
+    user = g.pop("token_user", None)
     if user is None or not user.is_active:
         return None
     g.user_id = user.id

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.clock import utcnow
 from app.extensions import db
-from app.models import RevokedToken, TokenFamily
+from app.models import RevokedToken, TokenFamily, User
 
 FAMILY_CLAIM = "fam"
 
@@ -89,8 +89,8 @@ def revoke_user_families(user_id, keep_family_id=None):
     db.session.execute(statement.values(revoked_at=utcnow()))
 
 
-def is_revoked(claims):
-    """One query: the family is revoked (or unknown), or this access token was logged out.
+def revocation(claims):
+    """True when the family is revoked (or unknown), or this access token was logged out.
 
     Refresh tokens are not checked against `revoked_tokens` here: a spent one must
     reach `spend_refresh_token` so that its reuse revokes the family.
@@ -101,7 +101,15 @@ def is_revoked(claims):
     condition = ~family_alive
     if claims.get("type") == "access":
         condition = condition | exists().where(RevokedToken.jti == claims["jti"])
-    return db.session.scalar(select(condition))
+    return condition
+
+
+def user_and_revocation(claims):
+    """(the token's user, whether the token is revoked) in one query; (None, False)
+    when the user is gone, which the user check then refuses."""
+    query = select(User, revocation(claims).label("revoked")).where(User.id == int(claims["sub"]))
+    row = db.session.execute(query).one_or_none()
+    return (row.User, row.revoked) if row is not None else (None, False)
 
 
 def purge_expired(now=None):
