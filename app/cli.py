@@ -7,6 +7,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 from marshmallow import ValidationError
 
+from app.core import idempotency
 from app.extensions import db
 from app.schemas.user import RegisterSchema
 from app.services import accounts, seeding, tokens
@@ -94,7 +95,20 @@ def purge_tokens():
     click.echo(f"Removed {removed} expired token rows.")
 
 
+@click.command("purge-expired")
+@with_appcontext
+def purge_expired():
+    """Delete what has expired: revoked-token rows and idempotency records (run daily)."""
+    removed_tokens = tokens.purge_expired()
+    removed_records = idempotency.purge_expired()
+    db.session.commit()
+    click.echo(
+        f"Removed {removed_tokens} expired token rows and {removed_records} idempotency records."
+    )
+
+
 def register_commands(app):
     app.cli.add_command(create_admin)
     app.cli.add_command(seed)
     app.cli.add_command(tokens_group)
+    app.cli.add_command(purge_expired)

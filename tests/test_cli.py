@@ -71,3 +71,24 @@ def test_tokens_purge_reports_what_it_removed(app):
     result = app.test_cli_runner().invoke(args=["tokens", "purge"])
     assert result.exit_code == 0
     assert "Removed 0 expired token rows." in result.output
+
+
+def test_purge_expired_removes_old_idempotency_records(app, client, make_user, login):
+    from datetime import timedelta
+
+    from app.core import clock
+    from app.models import IdempotencyRecord
+
+    make_user("alice")
+    headers = {"Authorization": f"Bearer {login('alice')['access_token']}", "Idempotency-Key": "k1"}
+    post = {"title": "Kept once", "body": "Text"}
+    assert client.post("/api/v1/posts", json=post, headers=headers).status_code == 201
+    runner = app.test_cli_runner()
+    assert "and 0 idempotency records" in runner.invoke(args=["purge-expired"]).output
+    with app.app_context():
+        record = db.session.scalar(db.select(IdempotencyRecord))
+        record.expires_at = clock.utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert "and 1 idempotency records" in runner.invoke(args=["purge-expired"]).output
+    with app.app_context():
+        assert db.session.query(IdempotencyRecord).count() == 0
