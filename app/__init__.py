@@ -17,6 +17,7 @@ from app.core.database import engine_options
 from app.core.errors import register_error_handlers
 from app.core.json import OrjsonProvider
 from app.core.proxy import init_proxy_fix
+from app.core.rate_limits import keep_retry_after_for_refusals
 from app.core.request_log import init_request_logging
 from app.core.security_headers import init_security_headers
 from app.extensions import api, db, jwt, limiter, ma, migrate
@@ -53,6 +54,8 @@ def configure_app(app):
     app.json = OrjsonProvider(app)
     app.json.sort_keys = False  # keep fields in schema order: problem details read type-first
     init_request_logging(app)
+    # Registered before the limiter's own hook, so it runs after it.
+    app.after_request(keep_retry_after_for_refusals)
     app.before_request(refuse_nul_in_path)
     app.before_request(require_json_body)
     register_error_handlers(app)

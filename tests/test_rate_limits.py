@@ -78,6 +78,10 @@ def test_the_default_limit_answers_429_problem_with_retry_after(outcome):
     assert int(retry_after) > 0
 
 
+def test_only_refusals_say_retry_after(outcome):
+    assert [row[2] for row in outcome["anonymous"][:3]] == [None, None, None]
+
+
 def test_anonymous_clients_are_counted_per_address(outcome):
     assert codes(outcome["other_address"]) == [200]
 

@@ -36,3 +36,12 @@ def client_key():
 
 def exempt():
     return request.method == "OPTIONS" or request.path.startswith(UNLIMITED_PREFIXES)
+
+
+def keep_retry_after_for_refusals(response):
+    """Flask-Limiter adds Retry-After to every answer of a limited route; on a 200
+    it would tell a client to back off from a request that succeeded. It stays on
+    the answers it means something for: 429 and 503."""
+    if response.status_code not in (429, 503):
+        response.headers.pop("Retry-After", None)
+    return response
