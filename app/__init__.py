@@ -11,7 +11,11 @@ from app.auth import blp as auth_blp
 from app.cli import register_commands
 from app.conduit import blp as conduit_blp
 from app.core.auth import configure_token_keys
-from app.core.content_type import refuse_nul_in_path, require_json_body
+from app.core.content_type import (
+    no_type_without_content,
+    refuse_nul_in_path,
+    require_json_body,
+)
 from app.core.cors import init_cors
 from app.core.database import engine_options
 from app.core.errors import register_error_handlers
@@ -58,6 +62,7 @@ def configure_app(app):
     app.after_request(keep_retry_after_for_refusals)
     app.before_request(refuse_nul_in_path)
     app.before_request(require_json_body)
+    app.after_request(no_type_without_content)
     register_error_handlers(app)
     init_security_headers(app)
     init_cors(app)

@@ -110,3 +110,11 @@ def test_unexpected_exception_is_generic_500_and_logged(client, caplog):
 def test_trailing_slash_matches_without_redirect(client):
     assert client.get("/health/").status_code == 200
     assert client.get("/health").status_code == 200
+
+
+def test_a_204_names_no_content_type(client, make_user, login):
+    make_user("alice")
+    token = login("alice")["access_token"]
+    response = client.post("/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 204
+    assert "Content-Type" not in response.headers

@@ -26,3 +26,10 @@ def refuse_nul_in_path():
     """A NUL in the path names nothing (and PostgreSQL could not even compare it)."""
     if "\x00" in request.path:
         raise NotFound()
+
+
+def no_type_without_content(response):
+    """A 204 or 304 has no body, so it names no media type (flask-smorest sets one)."""
+    if response.status_code in (204, 304):
+        response.headers.pop("Content-Type", None)
+    return response
