@@ -3,7 +3,8 @@
 Folio runs as in production (gunicorn.conf.py, two workers, APP_ENV=production)
 against a throwaway PostgreSQL cluster made here (initdb in a temp dir, started
 with pg_ctl on a free port as the postgres OS user), under a bounded stream of
-writes from tests/fault_app.py: two rows per request in one transaction.
+real writes: `POST /api/v1/posts`, each post with two tags, so a write cut in
+half would show as a post missing a tag (or a tag link without its post).
 After each fault:
 
 - every write answered 2xx is in the database, both rows;
@@ -28,6 +29,7 @@ import pwd
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -40,7 +42,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from tests.fault_app import metadata
+from config import BASE_DIR
 from tests.servers import Gunicorn, call, free_port, production_env, wait_until
 
 pytestmark = pytest.mark.slow
@@ -128,9 +130,9 @@ def cluster():
     cluster = Cluster(root)
     cluster.init()
     cluster.start()
-    engine = create_engine(cluster.url, poolclass=NullPool)
-    metadata.create_all(engine)
-    engine.dispose()
+    migrate = [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"]
+    env = production_env(DATABASE_URL=cluster.url)
+    subprocess.run(migrate, cwd=BASE_DIR, env=env, check=True, capture_output=True, timeout=120)
     yield cluster
     with contextlib.suppress(subprocess.CalledProcessError):  # a failed test stopped it
         cluster.stop("immediate")
@@ -142,6 +144,7 @@ def fault_server(cluster, log_path):
         DATABASE_URL=cluster.url,
         DB_CONNECT_TIMEOUT_S=CONNECT_TIMEOUT_S,
         DB_STATEMENT_TIMEOUT_MS=STATEMENT_TIMEOUT_MS,
+        RATELIMIT_DEFAULT="1000000/minute",  # the load is the point, not the limit
     )
     return Gunicorn(env, log_path, app="tests.fault_app:create_fault_app()", workers=WORKERS)
 
@@ -149,8 +152,20 @@ def fault_server(cluster, log_path):
 @pytest.fixture(scope="module")
 def server(cluster, tmp_path_factory):
     server = fault_server(cluster, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log").start()
+    server.writer = sign_up_writer(server)
     yield server
     server.stop()
+
+
+def sign_up_writer(server):
+    """Bearer headers of an author who does the writing."""
+    account = {"username": "writer", "email": "writer@example.com", "password": "fault writer pw"}
+    assert server.call("POST", "/auth/register", account)[0] == 201
+    status, _, pair = server.call(
+        "POST", "/auth/login", {"login": "writer", "password": account["password"]}
+    )
+    assert status == 200, pair
+    return {"Authorization": f"Bearer {pair['access_token']}"}
 
 
 @dataclass
@@ -170,11 +185,17 @@ class Write:
         return self.status is not None and 200 <= self.status < 300
 
 
-def write_once(port):
+def write_once(server):
     write = Write(key=uuid.uuid4().hex, started=time.monotonic())
+    post = {
+        "title": f"fault {write.key}",
+        "body": "x",
+        "status": "published",
+        "tags": [write.key, "fault"],
+    }
     try:
-        write.status, write.content_type, write.body = call(
-            port, "POST", "/fault/writes", {"key": write.key}
+        write.status, write.content_type, write.body = server.call(
+            "POST", "/api/v1/posts", post, server.writer
         )
     except OSError as error:
         write.error = repr(error)
@@ -185,8 +206,8 @@ def write_once(port):
 class WriteLoad:
     """Writer threads that post until stopped: at most `limit` writes, `max_s` seconds."""
 
-    def __init__(self, port, threads=WRITER_THREADS, limit=6000, max_s=120):
-        self.port, self.limit, self.deadline = port, limit, time.monotonic() + max_s
+    def __init__(self, server, threads=WRITER_THREADS, limit=6000, max_s=120):
+        self.server, self.limit, self.deadline = server, limit, time.monotonic() + max_s
         self.writes = []
         self.stopping = threading.Event()
         self.threads = [threading.Thread(target=self.run) for _ in range(threads)]
@@ -197,7 +218,7 @@ class WriteLoad:
             and len(self.writes) < self.limit
             and time.monotonic() < self.deadline
         ):
-            self.writes.append(write_once(self.port))
+            self.writes.append(write_once(self.server))
             time.sleep(0.002)
 
     def acknowledged_since(self, moment):
@@ -221,12 +242,22 @@ class WriteLoad:
             thread.join()
 
 
+TAGS_PER_KEY = """
+SELECT substr(p.title, 7), count(t.id)
+FROM posts p
+LEFT JOIN post_tags pt ON pt.post_id = p.id
+LEFT JOIN tags t ON t.id = pt.tag_id AND t.name IN (substr(p.title, 7), 'fault')
+WHERE p.title LIKE 'fault %'
+GROUP BY p.id, p.title
+"""
+
+
 def rows_per_key(cluster):
+    """For each stored post: how many of its two tags are linked (2 when whole)."""
     engine = create_engine(cluster.url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(text("SELECT key, count(*) FROM fault_writes GROUP BY key"))
-            return dict(rows.all())
+            return dict(connection.execute(text(TAGS_PER_KEY)).all())
     finally:
         engine.dispose()
 
@@ -261,8 +292,8 @@ def scrape(port):
     }
 
 
-def created_writes(samples):
-    labels = (("endpoint", "/fault/writes"), ("method", "POST"), ("status", "201"))
+def backend_calls(samples):
+    labels = (("endpoint", "/fault/backend"), ("method", "GET"), ("status", "200"))
     return samples.get(("folio_http_requests_total", labels), 0.0)
 
 
@@ -300,17 +331,21 @@ def run_threads(target, count):
 
 
 def test_metrics_add_up_across_workers(server):
-    before = created_writes(scrape(server.port))
-    with WriteLoad(server.port, limit=80) as load:
-        pass
-    workers = {w.body["worker_pid"] for w in load.writes}
-    assert all(w.status == 201 for w in load.writes)
-    assert len(workers) == WORKERS, "the load did not reach both workers"
-    assert created_writes(scrape(server.port)) - before == len(load.writes)
+    """Requests answered by both workers are all counted in one scrape."""
+    before = backend_calls(scrape(server.port))
+    answers = []
+
+    def sample():
+        answers.extend(call(server.port, "GET", "/fault/backend") for _ in range(20))
+
+    run_threads(sample, WRITER_THREADS)
+    workers = {body["worker_pid"] for _, _, body in answers}
+    assert workers == set(server.worker_pids()), "the calls did not reach both workers"
+    assert backend_calls(scrape(server.port)) - before == len(answers)
 
 
 def test_database_crash_and_restart_loses_no_acknowledged_write(cluster, server, capsys):
-    with WriteLoad(server.port) as load:
+    with WriteLoad(server) as load:
         load.wait_for_acknowledged(30)
         cluster.stop("immediate")
         outage = time.monotonic()
@@ -341,7 +376,7 @@ def test_database_crash_and_restart_loses_no_acknowledged_write(cluster, server,
 
 
 def test_worker_killed_under_load_loses_no_acknowledged_write(cluster, server):
-    with WriteLoad(server.port) as load:
+    with WriteLoad(server) as load:
         load.wait_for_acknowledged(30)
         victim = server.worker_pids()[0]
         os.kill(victim, signal.SIGKILL)
