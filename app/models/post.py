@@ -63,6 +63,8 @@ class Tag(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(32), unique=True)
+    # Maintained by app/services/counters.py in every write that changes it.
+    published_posts_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     posts_count: Mapped[int] = query_expression()
 

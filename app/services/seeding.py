@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, select, text
 
 from app.extensions import db
 from app.models import Category, Comment, Favorite, Follow, Post, Tag, User, post_tags
+from app.services import counters
 from app.services.passwords import hash_password
 from app.services.slugs import slugify
 
@@ -391,6 +392,7 @@ def seed(*, users, posts, comments, follows, favorites, seed=1, progress=None):
     for model, rows in plan:
         table = getattr(model, "__table__", model)
         counts[table.name] = insert_rows(table, rows, progress)
+    counters.recount()  # the rows went in around the services that maintain the counts
     reset_sequences()
     analyze()
     return counts
