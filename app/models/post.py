@@ -12,6 +12,8 @@ bumps it, so two writers that loaded the same revision cannot both succeed.
 from datetime import datetime
 
 from sqlalchemy import (
+    DDL,
+    BigInteger,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
     func,
     text,
 )
@@ -67,6 +70,27 @@ class Tag(Model):
     published_posts_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     posts_count: Mapped[int] = query_expression()
+
+
+# The maintained totals (app/services/counters.py): one row each, made with the table.
+PUBLISHED_POSTS = "published_posts"
+COUNTERS = (PUBLISHED_POSTS,)
+
+
+class Counter(Model):
+    """A total kept exact by the writers that change it; a missing row means unknown."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+event.listen(
+    Counter.__table__,
+    "after_create",
+    DDL("INSERT INTO counters (name, value) VALUES ('published_posts', 0)"),
+)
 
 
 class Post(Model):

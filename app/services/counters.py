@@ -15,12 +15,19 @@ posts carry which tags adjusts it in the same transaction:
   order first so two writers touching the same tags queue rather than deadlock;
 - bulk loads that bypass the services (the seeder, a migration) call
   `recount()`, which sets every count from the tables.
+
+The same writes keep the number of published posts in `counters`, which page
+mode reports as `meta.total` of the unfiltered list instead of a `count(*)` over
+every published post. Its row is updated after the tags' (one lock order for
+every writer); writers of published posts queue on it until they commit, the
+price of an exact total. A missing row means "unknown": readers then count.
 """
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, insert, select, update
 
 from app.extensions import db
-from app.models import Post, Tag, post_tags
+from app.models import Counter, Post, Tag, post_tags
+from app.models.post import PUBLISHED_POSTS
 
 
 def published_state(post):
@@ -36,6 +43,19 @@ def post_changed(before, after):
     gained, lost = new - old, old - new
     if gained or lost:
         adjust_tags(gained, lost)
+    published = (after is not None) - (before is not None)
+    if published:
+        db.session.execute(
+            update(Counter)
+            .where(Counter.name == PUBLISHED_POSTS)
+            .values(value=Counter.value + published)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def published_posts():
+    """How many posts are published, from the maintained counter; None when unknown."""
+    return db.session.scalar(select(Counter.value).where(Counter.name == PUBLISHED_POSTS))
 
 
 def adjust_tags(gained, lost):
@@ -68,6 +88,17 @@ def tag_counts_from_tables():
     )
 
 
+def published_posts_from_tables():
+    return select(func.count()).select_from(Post).where(Post.status == "published")
+
+
 def recount():
-    """Set every maintained count from the tables (after a bulk load)."""
+    """Set every maintained count from the tables (after a bulk load, with no writers)."""
     db.session.execute(update(Tag.__table__).values(published_posts_count=tag_counts_from_tables()))
+    total = db.session.scalar(published_posts_from_tables())
+    counter = Counter.__table__
+    updated = db.session.execute(
+        update(counter).where(counter.c.name == PUBLISHED_POSTS).values(value=total)
+    )
+    if updated.rowcount == 0:
+        db.session.execute(insert(counter).values(name=PUBLISHED_POSTS, value=total))
