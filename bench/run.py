@@ -24,6 +24,7 @@ from pathlib import Path
 
 import orjson
 import psycopg
+from alembic.script import ScriptDirectory
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -81,15 +82,22 @@ def flask(env, *command):
 
 
 def seeded_size(url):
+    """Posts in the bench database, or None when its schema is not the current one."""
+    head = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
     try:
         with psycopg.connect(url) as conn:
+            revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            if revision is None or revision[0] != head:
+                return None
             return conn.execute("SELECT count(*) FROM posts").fetchone()[0]
     except psycopg.errors.UndefinedTable:
         return None
 
 
 def prepare_database(args, env):
-    """Seed `--size` posts unless the database already holds exactly that many."""
+    """Seed `--size` posts unless the database already holds exactly that many, made
+    by the current migrations (a schema change re-seeds: migrations and seed data
+    change together)."""
     if seeded_size(args.database) == args.size:
         print(f"Database already seeded with {args.size:,} posts.")
     else:
