@@ -5,9 +5,12 @@ with the author, category, tags, counts and the viewer's `favorited` flag, so a
 list costs one statement whatever its length. Writes work on the ORM Post.
 """
 
+from functools import cache
+
 from sqlalchemy import (
     BigInteger,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -73,10 +76,15 @@ def comments_count():
     return select(func.count()).where(Comment.post_id == Post.id).scalar_subquery()
 
 
+VIEWER_ID = "folio_viewer_id"
+
+
 def favorited_by(viewer):
+    """Whether the viewer favourited the post; signed in, the viewer's id is a bound
+    parameter (`VIEWER_ID`), so one select serves every viewer."""
     if viewer is None:
         return false()
-    return exists().where(Favorite.post_id == Post.id, Favorite.user_id == viewer.id)
+    return exists().where(Favorite.post_id == Post.id, Favorite.user_id == bindparam(VIEWER_ID))
 
 
 def tag_names():
@@ -115,7 +123,17 @@ def posts_query(viewer, *, body=False):
     the database work. A row reads like a Post (`row.title`, `row.author.username`,
     `row.tag_names`), so views and schemas do not care which they get. Writes load
     the ORM Post (`find_post(..., for_update=True)`) and answer with `reload`.
+
+    The select is built once per process for each shape (signed in or not, with
+    the body or not; building it took about 0.3 ms a request) and the viewer's id
+    is bound to it per request.
     """
+    query = base_posts_query(viewer is not None, body)
+    return query if viewer is None else query.params({VIEWER_ID: viewer.id})
+
+
+@cache
+def base_posts_query(signed_in, body):
     columns = [
         *POST_FIELDS,
         *([Post.body] if body else []),
@@ -124,7 +142,7 @@ def posts_query(viewer, *, body=False):
         tag_names().label("tag_names"),
         favorites_count().label("favorites_count"),
         comments_count().label("comments_count"),
-        favorited_by(viewer).label("favorited"),
+        favorited_by(ANY_VIEWER if signed_in else None).label("favorited"),
     ]
     # Outer joins (every post has an author: the foreign key says so) let PostgreSQL
     # drop the joins from the id-only subquery a deep page runs (pagination.py).
@@ -133,6 +151,9 @@ def posts_query(viewer, *, body=False):
         .outerjoin(User, User.id == Post.author_id)
         .outerjoin(Category, Category.id == Post.category_id)
     )
+
+
+ANY_VIEWER = object()  # "someone is signed in": favorited_by binds the id per request
 
 
 def can_see(viewer, post):
