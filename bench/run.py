@@ -24,6 +24,7 @@ from pathlib import Path
 
 import orjson
 import psycopg
+from alembic.script import ScriptDirectory
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -81,15 +82,22 @@ def flask(env, *command):
 
 
 def seeded_size(url):
+    """Posts in the bench database, or None when its schema is not the current one."""
+    head = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
     try:
         with psycopg.connect(url) as conn:
+            revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            if revision is None or revision[0] != head:
+                return None
             return conn.execute("SELECT count(*) FROM posts").fetchone()[0]
     except psycopg.errors.UndefinedTable:
         return None
 
 
 def prepare_database(args, env):
-    """Seed `--size` posts unless the database already holds exactly that many."""
+    """Seed `--size` posts unless the database already holds exactly that many, made
+    by the current migrations (a schema change re-seeds: migrations and seed data
+    change together)."""
     if seeded_size(args.database) == args.size:
         print(f"Database already seeded with {args.size:,} posts.")
     else:
@@ -278,8 +286,19 @@ def rss_kib(pid):
 
 
 def forget_bench_posts(database, seeded_max):
+    """Delete the posts the run created, and recount what the deletion bypassed (the
+    maintained counts, as app.services.counters.recount does)."""
     with psycopg.connect(database) as conn:
         conn.execute("DELETE FROM posts WHERE id > %s", (seeded_max,))
+        conn.execute(
+            "UPDATE tags SET published_posts_count = (SELECT count(*) FROM post_tags "
+            "JOIN posts ON posts.id = post_tags.post_id "
+            "WHERE post_tags.tag_id = tags.id AND posts.status = 'published')"
+        )
+        conn.execute(
+            "UPDATE counters SET value = (SELECT count(*) FROM posts WHERE status = 'published') "
+            "WHERE name = 'published_posts'"
+        )
 
 
 def main():

@@ -9,11 +9,13 @@ connections at once (races, threads) see each other's commits.
 import os
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from app import create_app
 from app.extensions import db as _db
 from app.extensions import limiter
+from app.models import Counter
+from app.models.post import COUNTERS
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -94,6 +96,8 @@ def clean_tables(request):
             else:
                 for table in tables:
                     connection.execute(text(f"DELETE FROM {table}"))
+            # Maintained counters start where an empty, freshly made schema has them.
+            connection.execute(insert(Counter), [{"name": name, "value": 0} for name in COUNTERS])
 
 
 @pytest.fixture

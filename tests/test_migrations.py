@@ -63,11 +63,20 @@ def assert_migrations_match_models(url):
 
 
 def assert_hand_managed_indexes_exist():
-    """Indexes skipped by the comparison must still be made by the migrations."""
+    """Columns and indexes skipped by the comparison must still be made by the migrations."""
     if db.engine.dialect.name != "postgresql":
         return
-    indexes = {index["name"] for index in inspect(db.engine).get_indexes("posts")}
-    assert "ix_posts_search" in indexes
+    assert_search_vector_exists(db.engine)
+
+
+def assert_search_vector_exists(engine):
+    """PostgreSQL: the stored search document, generated from the row, and its GIN index."""
+    inspector = inspect(engine)
+    columns = {column["name"]: column for column in inspector.get_columns("posts")}
+    assert "to_tsvector" in columns["search_vector"]["computed"]["sqltext"]
+    assert columns["search_vector"]["computed"].get("persisted") is True
+    indexes = {index["name"]: index for index in inspector.get_indexes("posts")}
+    assert indexes["ix_posts_search"]["column_names"] == ["search_vector"]
 
 
 def test_migrations_build_the_model_schema_on_sqlite(empty_sqlite):
@@ -95,3 +104,10 @@ def test_case_insensitive_uniqueness_survives_the_migration(empty_sqlite):
                 connection.execute(insert, {"u": "alice", "e": "other@example.com"})
     finally:
         dispose_engines(app)
+
+
+@pytest.mark.postgres
+def test_the_test_schema_has_the_stored_search_vector(app):
+    """create_all (the test schema) makes it too, through the model's after_create DDL."""
+    with app.app_context():
+        assert_search_vector_exists(db.engine)

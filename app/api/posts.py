@@ -17,11 +17,14 @@ from app.extensions import db
 from app.models import POST_STATUSES, Post
 from app.schemas.fields import text
 from app.schemas.post import PostCreateSchema, PostListItemSchema, PostSchema, PostUpdateSchema
-from app.services import posts
+from app.services import counters, posts
 
 POST_SORTS = {"published_at": Post.published_at, "created_at": Post.created_at, "title": Post.title}
 # Drafts have no published_at: their "published_at" order is creation order.
 DRAFT_SORTS = {**POST_SORTS, "published_at": Post.created_at}
+
+
+LIST_FILTERS = ("author", "category", "tag", "favorited_by")
 
 
 class PostListArgs(PaginationArgs):
@@ -65,8 +68,7 @@ def list_query(args, user):
         query, sorts = posts.draft_posts(user), DRAFT_SORTS
     else:
         query, sorts = posts.published_posts(user), POST_SORTS
-    filters = ("author", "category", "tag", "favorited_by")
-    return posts.filter_posts(query, **{k: args[k] for k in filters if k in args}), sorts
+    return posts.filter_posts(query, **{k: args[k] for k in LIST_FILTERS if k in args}), sorts
 
 
 @blp.route("/posts")
@@ -85,7 +87,10 @@ def list_posts(args):
             relevance = Sort("relevance", (rank, sorts["published_at"]), descending=True)
             return paginate(query, args, id_column=Post.id, sort=relevance, key_of=posts.rank_key)
     args["sort"] = args["sort"] or "-published_at"
-    return paginate(query, args, sorts=sorts, id_column=Post.id)
+    # Every published post, unfiltered: the maintained counter is the exact total.
+    unfiltered = args["status"] == "published" and not {*LIST_FILTERS, "q"} & args.keys()
+    known_total = counters.published_posts if unfiltered else None
+    return paginate(query, args, sorts=sorts, id_column=Post.id, known_total=known_total)
 
 
 @blp.route("/posts", methods=["POST"])

@@ -13,7 +13,10 @@ def window(query, *order, limit, offset=0):
     return fetch(query.order_by(*order).limit(limit).offset(offset))
 
 
-def counted_window(query, args, *order, id_column):
-    """(one page by `args["limit"]` and `args["offset"]`, the total count)."""
-    total = count_rows(query, id_column)
+def counted_window(query, args, *order, id_column, known_total=None):
+    """(one page by `args["limit"]` and `args["offset"]`, the total count).
+
+    `known_total` as for app.core.pagination.paginate: a maintained count, if any.
+    """
+    total = count_rows(query, id_column, known_total)
     return window(query, *order, limit=args["limit"], offset=args["offset"]), total

@@ -6,7 +6,8 @@ orders (sort key, then id in the same direction), bounds, counts when asked,
 applies OFFSET or a keyset condition, and builds the `{"items", "meta"}`
 envelope with RFC 8288 `Link` headers.
 
-- Page mode (`?page=N`): total and pages are counted; deep pages cost an OFFSET.
+- Page mode (`?page=N`): total and pages are exact, counted or (for a list whose
+  size a counter maintains) read; deep pages cost an OFFSET.
 - Cursor mode (no `page`): keyset over (sort key, id), so inserts while a client
   scrolls cause no duplicates or gaps and a deep page costs what the first does.
   The cursor is signed (tamper-evident, opaque) and bound to the list, sort
@@ -117,16 +118,20 @@ def attribute_values(item, sort):
     return [getattr(item, column.key) for column in sort.columns]
 
 
-def paginate(query, args, *, id_column, sorts=None, sort=None, key_of=attribute_values):
+def paginate(
+    query, args, *, id_column, sorts=None, sort=None, key_of=attribute_values, known_total=None
+):
     """Run `query` for one page; returns (body, 200, headers) for a smorest view.
 
     `sorts` maps the client's sort names to a column or a tuple of columns, or
     `sort` gives the order outright (e.g. relevance for a search). `key_of(item,
     sort)` gives an item's values for the sort columns, for the next cursor.
+    `known_total()`, when given, is the exact number of rows of `query` from a
+    maintained counter (or None when unknown), so page mode need not count them.
     """
     sort = sort or Sort.parse(args["sort"], sorts)
     if args.get("page") is not None:
-        return _page_mode(query, args, sort, id_column)
+        return _page_mode(query, args, sort, id_column, known_total)
     return _cursor_mode(query, args, sort, id_column, key_of)
 
 
@@ -150,15 +155,19 @@ def page_ids(query, sort, id_column, *, limit, offset):
     return ordered.order_by(*sort.order_by(id_column)).limit(limit).offset(offset)
 
 
-def count_rows(query, id_column):
-    """How many rows the list has: counted over ids only, never the computed columns."""
+def count_rows(query, id_column, known_total=None):
+    """How many rows the list has: a maintained total when the caller knows one, else
+    counted over ids only, never the computed columns."""
+    total = known_total() if known_total else None
+    if total is not None:
+        return total
     ids = query.with_only_columns(id_column, maintain_column_froms=True).order_by(None)
     return db.session.scalar(select(func.count()).select_from(ids.subquery()))
 
 
-def _page_mode(query, args, sort, id_column):
+def _page_mode(query, args, sort, id_column, known_total):
     page, per_page = args["page"], args["per_page"]
-    total = count_rows(query, id_column)
+    total = count_rows(query, id_column, known_total)
     ids = page_ids(query, sort, id_column, limit=per_page, offset=(page - 1) * per_page)
     items = fetch(
         query.where(id_column.in_(ids.scalar_subquery())).order_by(*sort.order_by(id_column))

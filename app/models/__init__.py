@@ -3,7 +3,7 @@
 from app.models.base import Model, UTCDateTime
 from app.models.comment import Comment
 from app.models.idempotency import IdempotencyRecord
-from app.models.post import POST_STATUSES, Category, Post, Tag, post_tags
+from app.models.post import POST_STATUSES, Category, Counter, Post, Tag, post_tags
 from app.models.social import Favorite, Follow
 from app.models.token import RevokedToken, TokenFamily
 from app.models.user import ROLES, User
@@ -13,6 +13,7 @@ __all__ = [
     "ROLES",
     "Category",
     "Comment",
+    "Counter",
     "Favorite",
     "Follow",
     "IdempotencyRecord",

@@ -47,22 +47,17 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def hand_managed(index):
-    """Mark an index Alembic cannot compare faithfully (a PostgreSQL expression index
-    whose reflected text differs from ours); its migration is written by hand and
-    tests check it exists."""
-    index.info["hand_managed"] = True
-    return index
+# (kind, name) of schema objects Alembic cannot compare faithfully (see hand_managed).
+HAND_MANAGED = set()
+
+
+def hand_managed(kind, name):
+    """Mark a PostgreSQL-only column or index ("column" or "index", its name) that is
+    not in the models' metadata: its DDL is written by hand (after_create events and
+    the migration), Alembic's comparison skips it, and tests check it exists."""
+    HAND_MANAGED.add((kind, name))
 
 
 def include_in_autogenerate(obj, name, type_, reflected, compare_to):
-    """Alembic's include_object hook: skip hand-managed indexes in both directions."""
-    if type_ != "index":
-        return True
-    managed = {
-        index.name
-        for table in Model.metadata.tables.values()
-        for index in table.indexes
-        if index.info.get("hand_managed")
-    }
-    return name not in managed
+    """Alembic's include_object hook: skip hand-managed columns and indexes."""
+    return (type_, name) not in HAND_MANAGED

@@ -12,6 +12,8 @@ bumps it, so two writers that loaded the same revision cannot both succeed.
 from datetime import datetime
 
 from sqlalchemy import (
+    DDL,
+    BigInteger,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -20,8 +22,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
     func,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
@@ -31,6 +33,18 @@ from app.models.base import Model, UTCDateTime, hand_managed
 POST_STATUSES = ("draft", "published")
 # The text PostgreSQL full-text search indexes and matches against (services/posts.py).
 SEARCH_DOCUMENT = "to_tsvector('english', title || ' ' || coalesce(summary, '') || ' ' || body)"
+# PostgreSQL only: the document stored beside the row (a generated column), so ranking
+# a match reads it instead of parsing title, summary and body again; the GIN index is
+# over it. SQLite has no tsvector and searches with a LIKE fallback. Neither is in the
+# model's columns (SQLAlchemy cannot declare a column for one dialect): they are made
+# after the table by the DDL below and by the migration, and Alembic's comparison
+# skips them (models/base.py); tests check they exist.
+SEARCH_VECTOR = "search_vector"
+SEARCH_DDL = (
+    f"ALTER TABLE posts ADD COLUMN {SEARCH_VECTOR} tsvector "
+    f"GENERATED ALWAYS AS ({SEARCH_DOCUMENT}) STORED",
+    f"CREATE INDEX ix_posts_search ON posts USING gin ({SEARCH_VECTOR})",
+)
 
 post_tags = Table(
     "post_tags",
@@ -63,8 +77,31 @@ class Tag(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(32), unique=True)
+    # Maintained by app/services/counters.py in every write that changes it.
+    published_posts_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     posts_count: Mapped[int] = query_expression()
+
+
+# The maintained totals (app/services/counters.py): one row each, made with the table.
+PUBLISHED_POSTS = "published_posts"
+COUNTERS = (PUBLISHED_POSTS,)
+
+
+class Counter(Model):
+    """A total kept exact by the writers that change it; a missing row means unknown."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+event.listen(
+    Counter.__table__,
+    "after_create",
+    DDL("INSERT INTO counters (name, value) VALUES ('published_posts', 0)"),
+)
 
 
 class Post(Model):
@@ -100,12 +137,6 @@ class Post(Model):
         # The public lists: published posts, newest first, id as tie-breaker.
         Index("ix_posts_status_published_at_id", "status", "published_at", "id"),
         Index("ix_posts_author_id_published_at", "author_id", "published_at"),
-        # Full-text search on PostgreSQL (SQLite uses a LIKE fallback).
-        hand_managed(
-            Index("ix_posts_search", text(SEARCH_DOCUMENT), postgresql_using="gin").ddl_if(
-                dialect="postgresql"
-            )
-        ),
     )
 
     @property
@@ -115,3 +146,9 @@ class Post(Model):
     @property
     def is_published(self):
         return self.status == "published"
+
+
+for statement in SEARCH_DDL:
+    event.listen(Post.__table__, "after_create", DDL(statement).execute_if(dialect="postgresql"))
+hand_managed("column", SEARCH_VECTOR)
+hand_managed("index", "ix_posts_search")

@@ -1,18 +1,20 @@
 """Tags: normalised names, created on first use."""
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import with_expression
 
 from app.core.database import insert_ignoring_duplicates
 from app.extensions import db
-from app.models import Post, Tag, post_tags
+from app.models import Tag
 
 
 def tags_named(names):
     """The Tag rows for `names`, creating missing ones (race-safe)."""
     if not names:
         return []
-    for name in names:
+    # In name order: two writers creating the same new tags in different orders
+    # would each wait for the other's uncommitted insert (a deadlock on PostgreSQL).
+    for name in sorted(set(names)):
         insert_ignoring_duplicates(db.session, Tag, name=name)
     found = {tag.name: tag for tag in db.session.scalars(select(Tag).where(Tag.name.in_(names)))}
     return [found[name] for name in names]
@@ -21,19 +23,9 @@ def tags_named(names):
 def tags_with_counts():
     """Tags used by published posts with their counts; returns (query, sort columns).
 
-    The counts are a grouped subquery joined to tags, so the list can sort and
-    keyset-paginate on them like on any column.
+    The counts are maintained on the tags themselves (services/counters.py), so
+    listing them reads one small table instead of counting every tag link.
     """
-    counts = (
-        select(post_tags.c.tag_id, func.count().label("posts_count"))
-        .join(Post, Post.id == post_tags.c.post_id)
-        .where(Post.status == "published")
-        .group_by(post_tags.c.tag_id)
-        .subquery()
-    )
-    query = (
-        select(Tag)
-        .join(counts, counts.c.tag_id == Tag.id)
-        .options(with_expression(Tag.posts_count, counts.c.posts_count))
-    )
-    return query, {"posts_count": counts.c.posts_count, "name": Tag.name}
+    count = Tag.published_posts_count
+    query = select(Tag).where(count > 0).options(with_expression(Tag.posts_count, count))
+    return query, {"posts_count": count, "name": Tag.name}

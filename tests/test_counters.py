@@ -1,0 +1,210 @@
+"""Maintained counts (services/counters.py) stay what counting the tables gives.
+
+Every test checks the stored count of each tag against a fresh count over
+post_tags and posts, after writes through the HTTP API (Folio's and Conduit's)
+and under concurrent writers.
+"""
+
+from sqlalchemy import delete, event, select
+
+from app.extensions import db
+from app.models import Counter, Tag
+from app.services import counters
+from tests.conduit_helpers import signed_up, write_article
+from tests.content_helpers import API, create_post, post_url, publish
+from tests.test_races import run_concurrently
+
+
+def stored_and_counted(app):
+    """{tag name: (maintained count, count from the tables)} for every tag."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(Tag.name, Tag.published_posts_count, counters.tag_counts_from_tables())
+        ).all()
+        return {name: (stored, counted) for name, stored, counted in rows}
+
+
+def assert_exact(app, published=None, **expected):
+    """Every maintained count equals the recount; `published` and `expected` (tag
+    names) give some of the values too."""
+    with app.app_context():
+        stored = counters.published_posts()
+        assert stored == db.session.scalar(counters.published_posts_from_tables())
+    if published is not None:
+        assert stored == published
+    counts = stored_and_counted(app)
+    assert {name: stored for name, (stored, _) in counts.items()} == {
+        name: counted for name, (_, counted) in counts.items()
+    }
+    for name, count in expected.items():
+        assert counts[name][0] == count, name
+
+
+def patch(client, headers, post, **changes):
+    response = client.patch(post_url(post), json=changes, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_creating_counts_published_posts_only(app, client, alice):
+    publish(client, alice, tags=["python", "flask"])
+    create_post(client, alice, tags=["python", "secret"])
+    assert_exact(app, published=1, python=1, flask=1, secret=0)
+
+
+def test_publishing_and_unpublishing_move_the_counts(app, client, alice):
+    post = create_post(client, alice, tags=["python"])
+    patch(client, alice, post, status="published")
+    assert_exact(app, published=1, python=1)
+    patch(client, alice, post, status="draft")
+    assert_exact(app, published=0, python=0)
+    patch(client, alice, post, status="published", tags=["rust"])
+    assert_exact(app, published=1, python=0, rust=1)
+
+
+def test_retagging_a_published_post_moves_only_the_changed_tags(app, client, alice):
+    post = publish(client, alice, tags=["python", "flask"])
+    publish(client, alice, tags=["python"])
+    patch(client, alice, post, tags=["flask", "web"])
+    assert_exact(app, python=1, flask=1, web=1)
+    patch(client, alice, post, title="Other title")  # tags untouched
+    assert_exact(app, python=1, flask=1, web=1)
+    patch(client, alice, post, tags=[])
+    assert_exact(app, python=1, flask=0, web=0)
+
+
+def test_retagging_a_draft_changes_no_count(app, client, alice):
+    post = create_post(client, alice, tags=["python"])
+    patch(client, alice, post, tags=["flask"])
+    assert_exact(app, python=0, flask=0)
+
+
+def test_deleting_takes_a_published_post_out_of_the_counts(app, client, alice):
+    kept = publish(client, alice, tags=["python"])
+    gone = publish(client, alice, tags=["python", "gone"])
+    draft = create_post(client, alice, tags=["python"])
+    for post in (gone, draft):
+        assert client.delete(post_url(post), headers=alice).status_code == 204
+    assert_exact(app, published=1, python=1, gone=0)
+    assert client.get(f"{API}/tags").get_json()["items"] == [{"name": "python", "posts_count": 1}]
+    assert client.delete(post_url(kept), headers=alice).status_code == 204
+    assert_exact(app, python=0)
+    assert client.get(f"{API}/tags").get_json()["items"] == []
+
+
+def test_conduit_writes_keep_the_counts(app, client):
+    headers = signed_up(client, "writer")
+    slug = write_article(client, headers, tagList=["a", "b"])["slug"]
+    assert_exact(app, a=1, b=1)
+    update = {"article": {"tagList": ["b", "c"]}}
+    assert client.put(f"/api/articles/{slug}", json=update, headers=headers).status_code == 200
+    assert_exact(app, a=0, b=1, c=1)
+    assert client.delete(f"/api/articles/{slug}", headers=headers).status_code == 204
+    assert_exact(app, a=0, b=0, c=0)
+
+
+def test_concurrent_creates_lose_no_count(app, client, alice):
+    tag_sets = [["python", "flask"], ["flask", "python"], ["python"], ["web", "python"]] * 2
+    requests = [
+        (
+            "post",
+            f"{API}/posts",
+            {
+                "json": {"title": "Race", "body": "B", "status": "published", "tags": tags},
+                "headers": alice,
+            },
+        )
+        for tags in tag_sets
+    ]
+    statuses = [response.status_code for response in run_concurrently(app, requests)]
+    assert statuses == [201] * len(requests)
+    assert_exact(app, published=8, python=8, flask=4, web=2)
+
+
+def test_concurrent_publish_and_retag_lose_no_count(app, client, alice):
+    drafts = [create_post(client, alice, tags=["python", "flask"]) for _ in range(4)]
+    changes = [{"status": "published"}, {"status": "published", "tags": ["flask", "web"]}] * 2
+    requests = [
+        ("patch", post_url(post), {"json": change, "headers": alice})
+        for post, change in zip(drafts, changes, strict=True)
+    ]
+    statuses = [response.status_code for response in run_concurrently(app, requests)]
+    assert statuses == [200] * len(requests)
+    assert_exact(app, published=4, python=2, flask=4, web=2)
+
+
+def test_recount_repairs_counts_after_a_bulk_load(app, client, alice):
+    publish(client, alice, tags=["python"])
+    with app.app_context():
+        db.session.execute(Tag.__table__.update().values(published_posts_count=42))
+        db.session.execute(delete(Counter))
+        counters.recount()
+        db.session.commit()
+    assert_exact(app, published=1, python=1)
+
+
+# --- page mode's total ------------------------------------------------------------
+
+
+def statements_sent(app, client, path):
+    with app.app_context():
+        engine = db.engine
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json(), seen
+
+
+def counts_posts(statements):
+    """Whether the list's rows were counted (count_rows: a count(*) over its ids)."""
+    return any(s.startswith("SELECT count(*)") and "FROM posts" in s for s in statements)
+
+
+def test_page_mode_reads_the_unfiltered_total_from_the_counter(app, client, alice):
+    for _ in range(3):
+        publish(client, alice)
+    create_post(client, alice)  # a draft: not in the list
+    body, statements = statements_sent(app, client, f"{API}/posts?page=1&per_page=2")
+    assert body["meta"] == {"page": 1, "per_page": 2, "total": 3, "pages": 2}
+    assert not counts_posts(statements)
+
+
+def test_filtered_lists_keep_counting(app, client, alice, bob):
+    publish(client, alice, tags=["python"])
+    publish(client, alice)
+    publish(client, bob, tags=["python"])
+    for query, total in (("tag=python", 2), ("author=alice", 2), ("author=bob&tag=python", 1)):
+        body, statements = statements_sent(app, client, f"{API}/posts?page=1&{query}")
+        assert body["meta"]["total"] == total, query
+        assert counts_posts(statements), query
+
+
+def test_an_unknown_counter_falls_back_to_counting(app, client, alice):
+    publish(client, alice)
+    with app.app_context():
+        db.session.execute(delete(Counter))
+        db.session.commit()
+    publish(client, alice)  # a write with no counter row leaves it unknown, not wrong
+    body, statements = statements_sent(app, client, f"{API}/posts?page=1")
+    assert body["meta"]["total"] == 2
+    assert counts_posts(statements)
+
+
+def test_conduit_articles_count_comes_from_the_counter_when_unfiltered(app, client):
+    headers = signed_up(client, "writer")
+    for tags in (["a"], ["a"], ["b"]):
+        write_article(client, headers, tagList=tags)
+    body, statements = statements_sent(app, client, "/api/articles?limit=1")
+    assert body["articlesCount"] == 3
+    assert not counts_posts(statements)
+    body, statements = statements_sent(app, client, "/api/articles?tag=a")
+    assert body["articlesCount"] == 2
+    assert counts_posts(statements)
