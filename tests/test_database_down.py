@@ -117,13 +117,14 @@ def test_statement_timeout_is_503(probe_app):
 
 @pytest.mark.postgres
 def test_killed_connection_is_replaced_without_an_error(probe_app):
-    """pool_pre_ping: a connection the server dropped costs a reconnect, not a 503."""
+    """A connection the server dropped costs a reconnect, not a 503: the pool sees
+    the server's goodbye on the socket when it hands the connection out."""
     app = probe_app()
     client = app.test_client()
     first = client.get("/probe/db").get_json()["backend_pid"]
     killer = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
     with killer.connect() as connection:  # not from the app's pool: that would be `first`
-        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": first})
     response = client.get("/probe/db")
     assert response.status_code == 200
     assert response.get_json()["backend_pid"] != first

@@ -1,6 +1,6 @@
 """The API blueprint (/api/v1): posts, comments, categories, tags, users, the feed."""
 
-from flask_smorest import Blueprint
+from app.core.api import Blueprint
 
 blp = Blueprint("api", __name__, description="Content API")
 

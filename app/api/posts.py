@@ -61,14 +61,15 @@ def post_or_404(reference, *, for_update=False):
 
 
 def list_query(args, user):
-    """The posts query for these filters, and the sort names that apply to it."""
+    """The posts query for these filters, its parameters, and the sort names that apply."""
     if args["status"] == "draft":
         if user is None:
             raise Unauthorized("Listing drafts needs a token.")
         query, sorts = posts.draft_posts(user), DRAFT_SORTS
     else:
         query, sorts = posts.published_posts(user), POST_SORTS
-    return posts.filter_posts(query, **{k: args[k] for k in LIST_FILTERS if k in args}), sorts
+    query, params = posts.filter_posts(query, **{k: args.get(k) for k in LIST_FILTERS})
+    return query, {**params, **posts.viewer_params(user)}, sorts
 
 
 @blp.route("/posts")
@@ -79,18 +80,22 @@ def list_query(args, user):
 def list_posts(args):
     """List published posts (or drafts), filtered, searched and paginated."""
     user = viewer()
-    query, sorts = list_query(args, user)
+    query, params, sorts = list_query(args, user)
     if "q" in args:
         query, rank = posts.search(query, args["q"])
         query = posts.with_rank(query, rank)
         if args["sort"] is None:
             relevance = Sort("relevance", (rank, sorts["published_at"]), descending=True)
-            return paginate(query, args, id_column=Post.id, sort=relevance, key_of=posts.rank_key)
+            return paginate(
+                query, args, id_column=Post.id, sort=relevance, key_of=posts.rank_key, params=params
+            )
     args["sort"] = args["sort"] or "-published_at"
     # Every published post, unfiltered: the maintained counter is the exact total.
     unfiltered = args["status"] == "published" and not {*LIST_FILTERS, "q"} & args.keys()
     known_total = counters.published_posts if unfiltered else None
-    return paginate(query, args, sorts=sorts, id_column=Post.id, known_total=known_total)
+    return paginate(
+        query, args, sorts=sorts, id_column=Post.id, known_total=known_total, params=params
+    )
 
 
 @blp.route("/posts", methods=["POST"])
@@ -175,4 +180,7 @@ def unfavorite_post(reference):
 @blp.response(200, page_of(PostListItemSchema))
 def feed(args):
     """Published posts by the authors the caller follows, newest first."""
-    return paginate(posts.feed(current_user), args, sorts=POST_SORTS, id_column=Post.id)
+    params = posts.viewer_params(current_user)
+    return paginate(
+        posts.feed(current_user), args, sorts=POST_SORTS, id_column=Post.id, params=params
+    )

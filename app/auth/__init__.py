@@ -1,6 +1,6 @@
 """The auth blueprint (/auth): registration, login, token refresh and logout, the own account."""
 
-from flask_smorest import Blueprint
+from app.core.api import Blueprint
 
 blp = Blueprint("auth", __name__, description="Accounts and tokens")
 

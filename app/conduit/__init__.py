@@ -7,11 +7,10 @@ edge: Conduit's JSON shapes (`schemas`), its `Authorization: Token` scheme
 (`auth`) and its error body (`errors`), all confined to this blueprint.
 """
 
-from flask_smorest import Blueprint
-
 from app.conduit.auth import accept_token_scheme
 from app.conduit.errors import ERROR_DIALECT, conduit_errors, register_unmatched_errors
 from app.conduit.routing import add_converter
+from app.core.api import Blueprint
 from app.core.openapi import register_error_dialect
 
 blp = Blueprint(

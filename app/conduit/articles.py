@@ -32,9 +32,10 @@ def article(post, user):
     return {"article": articles_shown([post], user)[0]}
 
 
-def article_page(query, args, user, known_total=None):
+def article_page(query, args, user, known_total=None, params=None):
+    params = {**(params or {}), **posts.viewer_params(user)}
     page, total = counted_window(
-        query, args, *NEWEST_FIRST, id_column=Post.id, known_total=known_total
+        query, args, *NEWEST_FIRST, id_column=Post.id, known_total=known_total, params=params
     )
     return {"articles": articles_shown(page, user), "articles_count": total}
 
@@ -48,10 +49,10 @@ def list_articles(args):
     user = viewer()
     filters = {"tag": args.get("tag"), "author": args.get("author")}
     filters["favorited_by"] = args.get("favorited")
-    query = posts.filter_posts(posts.published_posts(user), **filters)
+    query, params = posts.filter_posts(posts.published_posts(user), **filters)
     # Every published article: the maintained counter is the exact total.
-    unfiltered = all(value is None for value in filters.values())
-    return article_page(query, args, user, counters.published_posts if unfiltered else None)
+    known_total = None if params else counters.published_posts
+    return article_page(query, args, user, known_total, params)
 
 
 @blp.route("/articles/feed")

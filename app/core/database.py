@@ -1,34 +1,48 @@
 """Engine settings per database, chosen from the URL at start-up.
 
 PostgreSQL: a bounded connect timeout and statement timeout so no request
-hangs on a sick database, and pre-ping so a database restart costs one failed
-checkout instead of a broken worker. SQLite: foreign keys on (off by default
-there), WAL so the dev server's readers do not block on a writer, and a busy
-timeout instead of "database is locked".
+hangs on a sick database. A read costs one round trip, as in a hand-written
+app: a pooled connection is checked for a server hang-up without a query
+(`check_out`), and a read-only request runs in autocommit, so no BEGIN goes
+before its SELECT and no ROLLBACK after it (each statement of a READ
+COMMITTED transaction sees its own snapshot anyway, so reads lose nothing).
+
+SQLite: foreign keys on (off by default there), WAL so the dev server's
+readers do not block on a writer, and a busy timeout instead of "database is
+locked".
 """
 
+import select
 import sqlite3
 from pathlib import Path
 
+import psycopg
 from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import Pool
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_ONLY_AUTOCOMMIT = "folio_read_only_autocommit"  # set on the pool record while lent out
 
 
 def engine_options(config):
     url = make_url(config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() == "postgresql":
         return {
-            "pool_pre_ping": True,
             "pool_size": config["DB_POOL_SIZE"],
             "max_overflow": config["DB_POOL_SIZE"],
             "pool_timeout": config["DB_CONNECT_TIMEOUT_S"],
             "pool_recycle": 1800,
             "connect_args": {
                 "connect_timeout": config["DB_CONNECT_TIMEOUT_S"],
-                "options": f"-c statement_timeout={config['DB_STATEMENT_TIMEOUT_MS']}",
+                # UTC sessions: psycopg then marks times with datetime.UTC itself,
+                # which the UTCDateTime column type and field pass through as is.
+                "options": f"-c statement_timeout={config['DB_STATEMENT_TIMEOUT_MS']}"
+                " -c TimeZone=UTC",
                 "application_name": "folio",
             },
         }
@@ -37,6 +51,45 @@ def engine_options(config):
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         return {"connect_args": {"timeout": 15}}
     return {"pool_pre_ping": True}
+
+
+def reading():
+    """Whether this is a read-only request (work outside a request may write)."""
+    return has_request_context() and request.method in READ_ONLY_METHODS
+
+
+def server_hung_up(dbapi_connection):
+    """Whether an idle connection has something to read: the server's goodbye (a
+    restart, pg_terminate_backend) or end-of-file. Asked without a round trip."""
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
+
+
+@event.listens_for(Pool, "checkout")
+def check_out(dbapi_connection, connection_record, connection_proxy):
+    """Replace a connection the server dropped, and choose autocommit for reads.
+
+    Raising DisconnectionError makes the pool discard this connection and hand
+    out another (SQLAlchemy's documented custom pessimistic check): a database
+    restart costs a reconnect, not a failed request. A statement that still
+    meets a dead connection invalidates the whole pool, and is a 503.
+    """
+    if not isinstance(dbapi_connection, psycopg.Connection):
+        return
+    if dbapi_connection.closed or server_hung_up(dbapi_connection):
+        raise DisconnectionError("the server closed the connection")
+    if reading() and not dbapi_connection.autocommit:
+        dbapi_connection.autocommit = True
+        connection_record.info[READ_ONLY_AUTOCOMMIT] = True
+
+
+@event.listens_for(Pool, "checkin")
+def check_in(dbapi_connection, connection_record):
+    """Hand a connection back as it was: transactional, unless its engine said otherwise."""
+    lent_for_reading = connection_record.info.pop(READ_ONLY_AUTOCOMMIT, False)
+    if lent_for_reading and dbapi_connection is not None and not dbapi_connection.closed:
+        dbapi_connection.autocommit = False
 
 
 @event.listens_for(Engine, "connect")
@@ -76,5 +129,5 @@ def begin_sqlite_transaction(connection):
     """
     if connection.dialect.name != "sqlite":
         return
-    writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+    writing = has_request_context() and request.method not in READ_ONLY_METHODS
     connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")

@@ -3,10 +3,10 @@
 import logging
 
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import text
 
+from app.core.api import Blueprint
 from app.core.errors import problem
 from app.core.openapi import problems
 from app.extensions import db

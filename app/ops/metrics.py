@@ -24,7 +24,6 @@ import hmac
 import os
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -40,6 +39,7 @@ from sqlalchemy.pool import Pool
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
+from app.core.api import Blueprint
 from app.core.request_log import request_duration_s
 
 REQUEST_LABELS = ("method", "endpoint", "status")

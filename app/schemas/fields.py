@@ -19,7 +19,9 @@ class UTCDateTime(fields.DateTime):
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        return value.astimezone(UTC).isoformat(timespec=self.timespec).replace("+00:00", "Z")
+        if value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
+        return value.isoformat(timespec=self.timespec).replace("+00:00", "Z")
 
 
 def text(max_length, *, min_length=0, **kwargs):

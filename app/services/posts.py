@@ -28,6 +28,7 @@ from sqlalchemy.types import String, TypeDecorator
 
 from app.core.clock import utcnow
 from app.core.database import insert_ignoring_duplicates
+from app.core.pagination import derived
 from app.extensions import db
 from app.models import Category, Comment, Favorite, Follow, Post, Tag, User, post_tags
 from app.models.post import SEARCH_VECTOR
@@ -125,11 +126,16 @@ def posts_query(viewer, *, body=False):
     the ORM Post (`find_post(..., for_update=True)`) and answer with `reload`.
 
     The select is built once per process for each shape (signed in or not, with
-    the body or not; building it took about 0.3 ms a request) and the viewer's id
-    is bound to it per request.
+    the body or not; building it took about 0.3 ms a request), and so are the
+    statements made from it (see pagination.derived): the viewer's id is a
+    parameter, `viewer_params(viewer)`, given when the statement runs.
     """
-    query = base_posts_query(viewer is not None, body)
-    return query if viewer is None else query.params({VIEWER_ID: viewer.id})
+    return base_posts_query(viewer is not None, body)
+
+
+def viewer_params(viewer):
+    """The values a posts query needs at execution: the viewer's id, when signed in."""
+    return {} if viewer is None else {VIEWER_ID: viewer.id}
 
 
 @cache
@@ -168,24 +174,44 @@ def find_post(reference, viewer, *, for_update=False):
     A read gives a row with the body (see posts_query); `for_update` gives the ORM
     Post, locked on PostgreSQL, for a view that changes it.
     """
+    by_id = reference.isascii() and reference.isdigit()  # "³".isdigit() is True too
+    if by_id and int(reference) > MAX_ID:
+        return None
+    params = {"reference": int(reference) if by_id else reference}
     if for_update:
-        # Tags loaded up front: replacing the collection needs the old one.
-        query = select(Post).options(selectinload(Post.tags)).with_for_update(of=Post)
+        result = db.session.execute(post_to_change(by_id), params).scalars()
     else:
-        query = posts_query(viewer, body=True)
-    if reference.isascii() and reference.isdigit():  # "³".isdigit() is True too
-        if int(reference) > MAX_ID:
-            return None
-        query = query.where(Post.id == int(reference))
-    else:
-        query = query.where(Post.slug == reference)
-    result = db.session.execute(query)
-    post = (result.scalars() if for_update else result).one_or_none()
+        params.update(viewer_params(viewer))
+        result = db.session.execute(post_to_read(viewer is not None, by_id), params)
+    post = result.one_or_none()
     return post if post is not None and can_see(viewer, post) else None
 
 
+def by_reference(query, by_id):
+    column = Post.id if by_id else Post.slug
+    return query.where(column == bindparam("reference"))
+
+
+@cache
+def post_to_read(signed_in, by_id):
+    return by_reference(base_posts_query(signed_in, body=True), by_id)
+
+
+@cache
+def post_to_change(by_id):
+    # Tags loaded up front: replacing the collection needs the old one.
+    query = select(Post).options(selectinload(Post.tags)).with_for_update(of=Post)
+    return by_reference(query, by_id)
+
+
 def published_posts(viewer):
-    return posts_query(viewer).where(Post.status == "published")
+    """Published posts: one select per process for anonymous readers, one for signed-in."""
+    return published_select(viewer is not None)
+
+
+@cache
+def published_select(signed_in):
+    return base_posts_query(signed_in, False).where(Post.status == "published")
 
 
 def draft_posts(viewer):
@@ -196,22 +222,38 @@ def draft_posts(viewer):
     return query
 
 
-def filter_posts(query, *, author=None, category=None, tag=None, favorited_by=None):
-    if author is not None:
-        query = query.where(
-            Post.author_id.in_(select(User.id).where(func.lower(User.username) == author.lower()))
-        )
-    if category is not None:
-        query = query.where(
-            Post.category_id.in_(select(Category.id).where(Category.slug == category))
-        )
-    if tag is not None:
-        query = query.where(Post.tags.any(name=tag.lower()))
-    if favorited_by is not None:
+def filter_posts(query, **filters):
+    """`query` narrowed by the filters given (author, category, tag, favorited_by:
+    None means not given); returns (query, params). Made once per query and set
+    of filters (pagination.derived), the values being parameters."""
+    given = tuple(sorted(name for name, value in filters.items() if value is not None))
+    if not given:
+        return query, {}
+    params = {f"filter_{name}": FILTER_VALUES[name](filters[name]) for name in given}
+    return derived(query, ("filters", given), lambda: with_filters(query, given)), params
+
+
+FILTER_VALUES = {
+    "author": str.lower,
+    "category": str,
+    "tag": str.lower,
+    "favorited_by": str.lower,
+}
+
+
+def with_filters(query, names):
+    if "author" in names:
+        authors = select(User.id).where(func.lower(User.username) == bindparam("filter_author"))
+        query = query.where(Post.author_id.in_(authors))
+    if "category" in names:
+        chosen = select(Category.id).where(Category.slug == bindparam("filter_category"))
+        query = query.where(Post.category_id.in_(chosen))
+    if "tag" in names:
+        query = query.where(Post.tags.any(Tag.name == bindparam("filter_tag")))
+    if "favorited_by" in names:
         fans = select(Favorite.post_id).join(User, User.id == Favorite.user_id)
-        query = query.where(
-            Post.id.in_(fans.where(func.lower(User.username) == favorited_by.lower()))
-        )
+        fan = func.lower(User.username) == bindparam("filter_favorited_by")
+        query = query.where(Post.id.in_(fans.where(fan)))
     return query
 
 
@@ -255,7 +297,8 @@ def rank_key(post, _sort):
 def reload(post, viewer):
     """The post as a row, with counts and flags computed after this request's writes."""
     db.session.flush()
-    return db.session.execute(posts_query(viewer, body=True).where(Post.id == post.id)).one()
+    params = {"reference": post.id, **viewer_params(viewer)}
+    return db.session.execute(post_to_read(viewer is not None, True), params).one()
 
 
 def feed(viewer):

@@ -432,13 +432,16 @@ def seed(*, users, posts, comments, follows, favorites, seed=1, progress=None):
         (Follow, make_follows(rng, follows, users)),
         (Favorite, make_favorites(rng, favorites, users, posts)),
     ]
+    if db.session.get_bind().dialect.name == "postgresql":
+        # A bulk load is not a request: the per-statement bound does not apply.
+        db.session.execute(text("SET LOCAL statement_timeout = 0"))
     counts = {}
     for model, rows in plan:
         table = getattr(model, "__table__", model)
         counts[table.name] = insert_rows(table, rows, progress)
+    analyze()  # before the recount, which is planned like any other query
     counters.recount()  # the rows went in around the services that maintain the counts
     reset_sequences()
-    analyze()
     return counts
 
 
