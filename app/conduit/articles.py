@@ -9,7 +9,7 @@ made by either blueprint keep working.
 from flask_jwt_extended import current_user
 
 from app.conduit import blp
-from app.conduit.lookup import article_or_404, articles_shown
+from app.conduit.lookup import article_or_404
 from app.conduit.paging import counted_window
 from app.conduit.schemas import (
     ConduitArticleListArgsSchema,
@@ -28,8 +28,8 @@ from app.services import counters, posts
 NEWEST_FIRST = (Post.published_at.desc(), Post.id.desc())
 
 
-def article(post, user):
-    return {"article": articles_shown([post], user)[0]}
+def article(post):
+    return {"article": post}
 
 
 def article_page(query, args, user, known_total=None, params=None):
@@ -37,7 +37,7 @@ def article_page(query, args, user, known_total=None, params=None):
     page, total = counted_window(
         query, args, *NEWEST_FIRST, id_column=Post.id, known_total=known_total, params=params
     )
-    return {"articles": articles_shown(page, user), "articles_count": total}
+    return {"articles": page, "articles_count": total}
 
 
 @blp.route("/articles")
@@ -49,7 +49,7 @@ def list_articles(args):
     user = viewer()
     filters = {"tag": args.get("tag"), "author": args.get("author")}
     filters["favorited_by"] = args.get("favorited")
-    query, params = posts.filter_posts(posts.published_posts(user), **filters)
+    query, params = posts.filter_posts(posts.published_posts(user, profiles=True), **filters)
     # Every published article: the maintained counter is the exact total.
     known_total = None if params else counters.published_posts
     return article_page(query, args, user, known_total, params)
@@ -61,7 +61,7 @@ def list_articles(args):
 @blp.response(200, ConduitArticleListResponseSchema)
 def feed(args):
     """Published articles by the users the caller follows, newest first."""
-    return article_page(posts.feed(current_user), args, current_user)
+    return article_page(posts.feed(current_user, profiles=True), args, current_user)
 
 
 @blp.route("/articles", methods=["POST"])
@@ -72,7 +72,7 @@ def create_article(data):
     """Write and publish an article."""
     post = posts.create_post(current_user, {**data["article"], "status": "published"})
     db.session.commit()
-    return article(posts.reload(post, current_user), current_user)
+    return article(posts.reload(post, current_user, profiles=True))
 
 
 @blp.route("/articles/<article_slug:slug>")
@@ -81,7 +81,7 @@ def create_article(data):
 def get_article(slug):
     """An article by its slug."""
     user = viewer()
-    return article(article_or_404(slug, user), user)
+    return article(article_or_404(slug, user))
 
 
 @blp.route("/articles/<article_slug:slug>", methods=["PUT"])
@@ -95,7 +95,7 @@ def update_article(data, slug):
     ensure_can_modify(current_user, post.author_id)
     posts.update_post(post, data["article"])
     db.session.commit()
-    return article(posts.reload(post, current_user), current_user)
+    return article(posts.reload(post, current_user, profiles=True))
 
 
 @blp.route("/articles/<article_slug:slug>", methods=["DELETE"])
@@ -118,7 +118,7 @@ def favorite(slug):
     post = article_or_404(slug, current_user)
     posts.favorite(current_user, post)
     db.session.commit()
-    return article(posts.reload(post, current_user), current_user)
+    return article(posts.reload(post, current_user, profiles=True))
 
 
 @blp.route("/articles/<article_slug:slug>/favorite", methods=["DELETE"])
@@ -129,4 +129,4 @@ def unfavorite(slug):
     post = article_or_404(slug, current_user)
     posts.unfavorite(current_user, post)
     db.session.commit()
-    return article(posts.reload(post, current_user), current_user)
+    return article(posts.reload(post, current_user, profiles=True))

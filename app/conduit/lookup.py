@@ -1,7 +1,8 @@
 """Finding articles and comments as Conduit sees them, with their authors' profiles.
 
 Conduit embeds each author as a profile with `following` (does the caller
-follow them?). The services load posts and comments with their authors; one
+follow them?). Articles come with their authors' profiles in the same query
+(`posts.posts_query(..., profiles=True)`); comments load their authors, and one
 more query (`users.reload_all`) fills in the flags of every author on the page
 at once, so a page of 5 or 50 costs the same number of statements.
 """
@@ -9,12 +10,6 @@ at once, so a page of 5 or 50 costs the same number of statements.
 from werkzeug.exceptions import NotFound
 
 from app.services import comments, posts, users
-
-
-def articles_shown(rows, user):
-    """Post rows as articles, each author a full profile with `following` as `user` sees it."""
-    profiles = {person.id: person for person in users.reload_all([r.author for r in rows], user)}
-    return [{**row._mapping, "author": profiles[row.author.id]} for row in rows]
 
 
 def comments_shown(items, user):
@@ -25,7 +20,7 @@ def comments_shown(items, user):
 
 def article_or_404(slug, user, *, for_update=False):
     """The published post with this slug (not a draft, and not looked up by id)."""
-    post = posts.find_post(slug, user, for_update=for_update)
+    post = posts.find_post(slug, user, for_update=for_update, profiles=True)
     if post is None or post.slug != slug or post.status != "published":
         raise NotFound("No such article.")
     return post

@@ -12,7 +12,7 @@ OpenAPI document, beside /api/v1's `Post` or `Comment`.
 from marshmallow import Schema, fields, pre_load, validate
 
 from app.core.pagination import MAX_PER_PAGE
-from app.schemas.base import InputSchema
+from app.schemas.base import InputSchema, RowSchema
 from app.schemas.fields import UTCDateTime, text
 from app.schemas.post import (
     CommentWriteSchema,
@@ -129,7 +129,7 @@ class ConduitArticleListArgsSchema(ConduitFeedArgsSchema):
 # Responses
 
 
-class ConduitProfileSchema(Schema):
+class ConduitProfileSchema(RowSchema):
     username = fields.String(required=True)
     bio = fields.String(required=True, allow_none=True)
     image = fields.String(required=True, allow_none=True)
@@ -148,7 +148,7 @@ class ConduitUserSchema(Schema):
     image = fields.String(required=True, allow_none=True, attribute="account.image")
 
 
-class ConduitArticleListItemSchema(Schema):
+class ConduitArticleListItemSchema(RowSchema):
     slug = fields.String(required=True)
     title = fields.String(required=True)
     description = NeverNull(required=True, attribute="summary")
@@ -166,7 +166,7 @@ class ConduitArticleSchema(ConduitArticleListItemSchema):
     body = fields.String(required=True)
 
 
-class ConduitCommentSchema(Schema):
+class ConduitCommentSchema(RowSchema):
     id = fields.Integer(required=True)
     created_at = timestamp("created_at", "createdAt")
     updated_at = timestamp("updated_at", "updatedAt")
@@ -180,7 +180,7 @@ ConduitArticleResponseSchema = envelope("ConduitArticleResponse", "article", Con
 ConduitCommentResponseSchema = envelope("ConduitCommentResponse", "comment", ConduitCommentSchema)
 
 
-class ConduitArticleListResponseSchema(Schema):
+class ConduitArticleListResponseSchema(RowSchema):
     articles = fields.List(fields.Nested(ConduitArticleListItemSchema), required=True)
     articles_count = fields.Integer(
         required=True,
@@ -189,7 +189,7 @@ class ConduitArticleListResponseSchema(Schema):
     )
 
 
-class ConduitCommentListResponseSchema(Schema):
+class ConduitCommentListResponseSchema(RowSchema):
     comments = fields.List(fields.Nested(ConduitCommentSchema), required=True)
 
 
