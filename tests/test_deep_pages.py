@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, insert, text
 
+from app.core import page_anchors
 from app.extensions import db
 from app.models import Post
 from app.services import counters
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.postgres
 
 POSTS = 3000
 PER_PAGE = 20
+PAGE_IDS = "posts_1"  # in page mode, the id subquery's reference to posts (pagination.page_query)
 
 
 @pytest.fixture
@@ -63,22 +65,23 @@ def captured_posts_query(app, client, path):
     return seen[0]
 
 
-def rows_read(app, statement, parameters):
-    """Rows the plan's scans and sorts produced, from EXPLAIN ANALYZE."""
+def rows_read(app, statement, parameters, alias=None):
+    """Rows the plan's scans produced, from EXPLAIN ANALYZE (only those of the
+    table reference `alias`, when given)."""
     with app.app_context(), db.engine.connect() as connection:
         raw = connection.connection.dbapi_connection
         with raw.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters)
             plan = cursor.fetchone()[0][0]["Plan"]
         raw.rollback()
-    return max_rows_in_scans(plan)
+    return max_rows_in_scans(plan, alias)
 
 
-def max_rows_in_scans(node):
+def max_rows_in_scans(node, alias=None):
     own = node["Actual Rows"] * node.get("Actual Loops", 1) if "Scan" in node["Node Type"] else 0
-    if node.get("Parent Relationship") == "SubPlan":
-        own = 0  # per-row counts for the rows shown, not a walk over the table
-    return max([own, *(max_rows_in_scans(child) for child in node.get("Plans", []))])
+    if node.get("Parent Relationship") == "SubPlan" or alias not in (None, node.get("Alias")):
+        own = 0  # per-row counts for the rows shown, or another table reference
+    return max([own, *(max_rows_in_scans(child, alias) for child in node.get("Plans", []))])
 
 
 def cursor_after(client, pages):
@@ -99,6 +102,16 @@ def test_a_deep_cursor_page_reads_about_one_page_of_rows(app, client, many_posts
 
 
 def test_a_deep_numbered_page_walks_past_earlier_rows(app, client, many_posts):
-    """The contrast that makes the test above meaningful: OFFSET reads what it skips."""
+    """The contrast that makes the tests around it meaningful: OFFSET reads what it
+    skips (sorted by title, which page anchors do not serve)."""
+    path = f"/api/v1/posts?per_page={PER_PAGE}&page=121&sort=title"
+    read = rows_read(app, *captured_posts_query(app, client, path), alias=PAGE_IDS)
+    assert read >= 120 * PER_PAGE
+
+
+def test_a_deep_numbered_page_starts_from_an_anchor(app, client, many_posts):
+    """Page 121 (offset 2,400) seeks to the anchor at row 2,000 and skips 400 more."""
+    client.get(f"/api/v1/posts?per_page={PER_PAGE}&page=100")  # builds the anchors
     path = f"/api/v1/posts?per_page={PER_PAGE}&page=121"
-    assert rows_read(app, *captured_posts_query(app, client, path)) >= 120 * PER_PAGE
+    read = rows_read(app, *captured_posts_query(app, client, path), alias=PAGE_IDS)
+    assert read <= 2400 - 2 * page_anchors.STRIDE + PER_PAGE

@@ -51,7 +51,7 @@ def list_articles(args):
     filters["favorited_by"] = args.get("favorited")
     query, params = posts.filter_posts(posts.published_posts(user, profiles=True), **filters)
     # Every published article: the maintained counter is the exact total.
-    known_total = None if params else counters.published_posts
+    known_total = None if params else counters.published_list
     return article_page(query, args, user, known_total, params)
 
 

@@ -5,7 +5,7 @@ rows on every page together (not the length of this one), so a client can
 draw page links. Folio's own lists use app.core.pagination instead.
 """
 
-from app.core.pagination import bounded, count_rows, derived, fetch
+from app.core.pagination import bounded, count_rows, derived, fetch, maintained
 
 
 def window(query, *order, limit, offset=0, params=None):
@@ -25,6 +25,6 @@ def counted_window(query, args, *order, id_column, known_total=None, params=None
 
     `known_total` as for app.core.pagination.paginate: a maintained count, if any.
     """
-    total = count_rows(query, id_column, known_total, params)
+    total = count_rows(query, id_column, maintained(known_total), params)
     page = window(query, *order, limit=args["limit"], offset=args["offset"], params=params)
     return page, total

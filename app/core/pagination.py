@@ -7,7 +7,8 @@ applies OFFSET or a keyset condition, and builds the `{"items", "meta"}`
 envelope with RFC 8288 `Link` headers.
 
 - Page mode (`?page=N`): total and pages are exact, counted or (for a list whose
-  size a counter maintains) read; deep pages cost an OFFSET.
+  size a counter maintains) read; deep pages cost an OFFSET, or for such a list
+  a seek to the nearest anchor and a short OFFSET (page_anchors.py).
 - Cursor mode (no `page`): keyset over (sort key, id), so inserts while a client
   scrolls cause no duplicates or gaps and a deep page costs what the first does.
   The cursor is signed (tamper-evident, opaque) and bound to the list, sort
@@ -26,6 +27,7 @@ from marshmallow import fields, validate
 from sqlalchemy import Integer, bindparam, func, select, tuple_
 from werkzeug.exceptions import BadRequest
 
+from app.core import page_anchors
 from app.extensions import db
 from app.schemas.base import InputSchema, RowSchema
 
@@ -137,8 +139,9 @@ def paginate(
     `sorts` maps the client's sort names to a column or a tuple of columns, or
     `sort` gives the order outright (e.g. relevance for a search). `key_of(item,
     sort)` gives an item's values for the sort columns, for the next cursor.
-    `known_total()`, when given, is the exact number of rows of `query` from a
-    maintained counter (or None when unknown), so page mode need not count them.
+    `known_total()`, when given, says what a maintained counter knows of `query`'s
+    rows (page_anchors.Maintained, or None when unknown): page mode then need not
+    count them, and finds deep pages from anchors.
     `params` are values for `query`'s bind parameters (see `derived`).
     """
     sort = sort or Sort.parse(args["sort"], sorts)
@@ -212,24 +215,31 @@ def ids_of(query, id_column):
     return query.with_only_columns(id_column, maintain_column_froms=True)
 
 
-def page_query(query, sort, id_column, *, offset):
+def page_query(query, sort, id_column, *, offset, after=False):
     """The rows of one page by OFFSET, its ids found before anything else is computed.
 
     A deep page skips `row_offset` rows; selecting only ids lets the database walk
     the index for those, instead of computing every column (counts, tags) of rows
-    it then throws away.
+    it then throws away. `after` starts after a key first (page_anchors).
     """
     order = sort.order_by(id_column)
-    ids = bounded(ids_of(query, id_column).order_by(*order), offset=offset)
+    ids = ids_of(query, id_column)
+    if after:
+        ids = ids.where(sort.after(id_column))
+    ids = bounded(ids.order_by(*order), offset=offset)
     return query.where(id_column.in_(ids.scalar_subquery())).order_by(*order)
 
 
-def count_rows(query, id_column, known_total=None, params=None):
-    """How many rows the list has: a maintained total when the caller knows one, else
+def maintained(known_total):
+    """What `known_total()` knows of the list (page_anchors.Maintained), or None."""
+    return known_total() if known_total else None
+
+
+def count_rows(query, id_column, known=None, params=None):
+    """How many rows the list has: a maintained total when one is known, else
     counted over ids only, never the computed columns."""
-    total = known_total() if known_total else None
-    if total is not None:
-        return total
+    if known is not None:
+        return known.total
     counting = derived(
         query,
         ("count",),
@@ -240,10 +250,21 @@ def count_rows(query, id_column, known_total=None, params=None):
 
 def _page_mode(query, args, sort, id_column, known_total, params):
     page, per_page = args["page"], args["per_page"]
-    total = count_rows(query, id_column, known_total, params)
-    offset = (page - 1) * per_page
-    shape = ("page", sort.name, sort.descending, offset > 0)
-    statement = derived(query, shape, lambda: page_query(query, sort, id_column, offset=offset > 0))
+    known = maintained(known_total)
+    total = count_rows(query, id_column, known, params)
+    offset, after = (page - 1) * per_page, False
+    if page_anchors.usable(known, sort, offset):
+        ids = derived(query, ("ids",), lambda: ids_of(query, id_column))
+        key, offset = page_anchors.anchor_before(
+            db.session, ids, sort, id_column, known, offset, params
+        )
+        if key is not None:
+            params.update(sort.after_params(key))
+            after = True
+    shape = ("page", sort.name, sort.descending, offset > 0, after)
+    statement = derived(
+        query, shape, lambda: page_query(query, sort, id_column, offset=offset > 0, after=after)
+    )
     items = fetch(statement, {**params, "row_limit": per_page, "row_offset": offset})
     pages = max(1, math.ceil(total / per_page))
     links = {"first": 1, "last": pages}

@@ -23,8 +23,9 @@ every writer); writers of published posts queue on it until they commit, the
 price of an exact total. A missing row means "unknown": readers then count.
 """
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, literal, literal_column, select, update
 
+from app.core.page_anchors import Maintained
 from app.extensions import db
 from app.models import Counter, Post, Tag, post_tags
 from app.models.post import PUBLISHED_POSTS
@@ -59,6 +60,31 @@ def published_posts():
 
 
 PUBLISHED_POSTS_VALUE = select(Counter.value).where(Counter.name == PUBLISHED_POSTS)
+# Sorts of the published list whose keys never change: published_at is stamped
+# once, created_at at creation; so only joining or leaving reorders the list.
+STABLE_POST_SORTS = frozenset({"published_at", "created_at"})
+
+
+def published_list():
+    """What the counter knows of the published list (page_anchors.Maintained), or None.
+
+    On PostgreSQL the revision is the counter row's `xmin`: every change to the
+    published set updates that row in the writer's transaction, and every update
+    gives the row a new xmin, so the revision changes exactly when the list may
+    have (a recount counts as a change too).
+    """
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    row = db.session.execute(PUBLISHED_LIST_STATE if postgres else PUBLISHED_LIST_SIZE).first()
+    if row is None:
+        return None
+    revision = row[1] if postgres else None
+    return Maintained(row[0], revision, STABLE_POST_SORTS)
+
+
+PUBLISHED_LIST_SIZE = select(Counter.value, literal(None)).where(Counter.name == PUBLISHED_POSTS)
+PUBLISHED_LIST_STATE = select(Counter.value, literal_column("counters.xmin::text")).where(
+    Counter.name == PUBLISHED_POSTS
+)
 
 
 def adjust_tags(gained, lost):
