@@ -5,6 +5,9 @@ post_tags and posts, after writes through the HTTP API (Folio's and Conduit's)
 and under concurrent writers.
 """
 
+from collections import Counter as Tally
+from itertools import zip_longest
+
 from sqlalchemy import delete, event, select
 
 from app.extensions import db
@@ -130,6 +133,75 @@ def test_concurrent_publish_and_retag_lose_no_count(app, client, alice):
     statuses = [response.status_code for response in run_concurrently(app, requests)]
     assert statuses == [200] * len(requests)
     assert_exact(app, published=4, python=2, flask=4, web=2)
+
+
+def tag_tally(published, names):
+    """{tag name: number of published posts carrying it} for `names`, from
+    {post id: tag names} of the published posts."""
+    tally = Tally(tag for tags in published.values() for tag in tags)
+    return {name: tally[name] for name in names}
+
+
+def test_mixed_concurrent_writers_keep_exact_counts(app, client, alice, bob):
+    """Creates, deletes, unpublishes and publishes at once, on overlapping tags: the
+    counts equal a recount and what the operations add up to. Each kind of write
+    moves the counts by a different amount, so losing any kind's adjustment shows."""
+    doomed = [
+        publish(client, alice, tags=tags)
+        for tags in (["python"], ["flask", "web"], ["rust"], ["python", "web"])
+    ]
+    withdrawn = [publish(client, bob, tags=t) for t in (["flask", "python"], ["web"], ["rust"])]
+    drafts = [
+        create_post(client, alice, tags=tags)
+        for tags in (["web", "rust"], ["python", "web"], ["flask", "web"], ["python", "rust"])
+    ]
+    kept = publish(client, bob, tags=["python", "web"])
+    create_post(client, bob, tags=["web"])  # a draft nobody touches
+    names = ("python", "flask", "web", "rust")
+    published = {post["id"]: post["tags"] for post in (*doomed, *withdrawn, kept)}
+    assert_exact(app, published=8, **tag_tally(published, names))
+
+    to_create = [["python", "flask"], ["web"], ["python", "rust"], ["flask"], ["python", "flask"]]
+    new_post = {"title": "Race", "body": "B", "status": "published"}
+    writes = {
+        "create": [
+            (
+                "post",
+                f"{API}/posts",
+                {"json": {**new_post, "tags": tags}, "headers": (alice, bob)[i % 2]},
+            )
+            for i, tags in enumerate(to_create)
+        ],
+        "delete": [("delete", post_url(post), {"headers": alice}) for post in doomed],
+        "unpublish": [
+            ("patch", post_url(post), {"json": {"status": "draft"}, "headers": bob})
+            for post in withdrawn
+        ],
+        "publish": [
+            ("patch", post_url(post), {"json": {"status": "published"}, "headers": alice})
+            for post in drafts
+        ],
+    }
+    # Interleaved, so each kind of writer starts among the others: 16 writers at once.
+    labelled = [[(kind, request) for request in requests] for kind, requests in writes.items()]
+    order = [pair for turn in zip_longest(*labelled) for pair in turn if pair is not None]
+    responses = run_concurrently(app, [request for _, request in order])
+    expected_status = {"create": 201, "delete": 204, "unpublish": 200, "publish": 200}
+    assert [r.status_code for r in responses] == [expected_status[k] for k, _ in order], [
+        r.get_json() for r in responses
+    ]
+
+    for post in (*doomed, *withdrawn):
+        del published[post["id"]]
+    for (kind, _), response in zip(order, responses, strict=True):
+        if kind in ("create", "publish"):
+            post = response.get_json()
+            assert post["status"] == "published"
+            published[post["id"]] = post["tags"]
+    assert len(published) == 10  # 8 - 4 deleted - 3 unpublished + 5 created + 4 published
+    expected = tag_tally(published, names)
+    assert expected == {"python": 6, "flask": 4, "web": 5, "rust": 3}  # from 4, 2, 4, 2
+    assert_exact(app, published=10, **expected)
 
 
 def test_recount_repairs_counts_after_a_bulk_load(app, client, alice):

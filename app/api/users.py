@@ -1,7 +1,7 @@
 """Users: public profiles, follows, and administration (list, role, active flag)."""
 
 from flask_jwt_extended import current_user
-from werkzeug.exceptions import NotFound, UnprocessableEntity
+from werkzeug.exceptions import NotFound
 
 from app.api import blp
 from app.core.conditional import cacheable
@@ -74,10 +74,7 @@ def administer_user(changes, username):
 def follow(username):
     """Follow a user; doing it again changes nothing."""
     followee = user_or_404(username)
-    try:
-        users.follow(current_user, followee)
-    except users.SelfFollow:
-        raise UnprocessableEntity("You cannot follow yourself.") from None
+    users.follow(current_user, followee)  # yourself: SelfFollow, a 422 (app.core.errors)
     db.session.commit()
     return users.reload(followee, current_user)
 

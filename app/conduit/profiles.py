@@ -1,7 +1,7 @@
 """Conduit profiles: a user's public face, and following them."""
 
 from flask_jwt_extended import current_user
-from werkzeug.exceptions import NotFound, UnprocessableEntity
+from werkzeug.exceptions import NotFound
 
 from app.conduit import blp
 from app.conduit.schemas import ConduitProfileResponseSchema
@@ -33,10 +33,7 @@ def get_profile(username):
 def follow(username):
     """Follow a user; doing it again changes nothing."""
     followee = profile_or_404(username)
-    try:
-        users.follow(current_user, followee)
-    except users.SelfFollow:
-        raise UnprocessableEntity("You cannot follow yourself.") from None
+    users.follow(current_user, followee)  # yourself: SelfFollow, a 422 (app.core.errors)
     db.session.commit()
     return {"profile": users.reload(followee, current_user)}
 

@@ -1,9 +1,11 @@
 """One place turns every error into RFC 9457 problem details.
 
-Views raise `werkzeug` HTTP exceptions (or `abort(...)`); webargs raises 422
-with field messages; the JWT extension, the database and unexpected exceptions
-all end here too, so a client never sees HTML, a traceback or a second error
-format.
+Views raise `werkzeug` HTTP exceptions (or `abort(...)`); services raise a
+`RuleViolation` for a well-formed request a rule refuses (422); webargs raises
+422 with field messages; the JWT extension, the database and unexpected
+exceptions all end here too, so a client never sees HTML, a traceback or a
+second error format. (Conduit's blueprint re-renders these bodies in its own
+shape: app/conduit/errors.py.)
 """
 
 import logging
@@ -20,6 +22,17 @@ PROBLEM_MIMETYPE = "application/problem+json"
 # Seconds a client should wait before retrying while the database is away.
 DATABASE_RETRY_AFTER_S = 5
 log = logging.getLogger("folio.errors")
+
+
+class RuleViolation(Exception):
+    """A well-formed request that a rule of the service refuses (following
+    yourself, say). Services raise a subclass naming the rule in `detail`;
+    every API answers it 422 with that detail, so no view maps it itself."""
+
+    detail = "The request breaks a rule of the service."
+
+    def __str__(self):
+        return self.detail
 
 
 def problem(status, detail=None, *, headers=None, **extra):
@@ -65,6 +78,10 @@ def http_exception_to_problem(error):
         extra["errors"] = field_errors(data["messages"])
     detail = data.get("message") or error.description
     return problem(error.code, detail, headers=headers, **extra)
+
+
+def handle_rule_violation(error):
+    return problem(422, error.detail)
 
 
 def handle_validation_error(error):
@@ -118,6 +135,7 @@ def handle_unexpected(error):
 
 def register_error_handlers(app):
     app.register_error_handler(HTTPException, http_exception_to_problem)
+    app.register_error_handler(RuleViolation, handle_rule_violation)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(IntegrityError, handle_integrity_error)

@@ -5,12 +5,13 @@ from sqlalchemy.orm import with_expression
 
 from app.core.clock import utcnow
 from app.core.database import insert_ignoring_duplicates
+from app.core.errors import RuleViolation
 from app.extensions import db
 from app.models import Follow, User
 
 
-class SelfFollow(Exception):
-    pass
+class SelfFollow(RuleViolation):
+    detail = "You cannot follow yourself."
 
 
 def with_counts(query, viewer):
