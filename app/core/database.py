@@ -18,12 +18,14 @@ from pathlib import Path
 
 import psycopg
 from flask import has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import JSON, Boolean, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import Pool
+from sqlalchemy.sql.functions import GenericFunction
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ONLY_AUTOCOMMIT = "folio_read_only_autocommit"  # set on the pool record while lent out
@@ -131,3 +133,29 @@ def begin_sqlite_transaction(connection):
         return
     writing = has_request_context() and request.method not in READ_ONLY_METHODS
     connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+class json_object(GenericFunction):
+    """A JSON object built by the database from alternating names and values,
+    read back as a dict: json_build_object on PostgreSQL, json_object on SQLite."""
+
+    type = JSON()
+    inherit_cache = True
+
+
+@compiles(json_object, "postgresql")
+def json_object_on_postgresql(element, compiler, **kw):
+    return f"json_build_object({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(json_object, "sqlite")
+def json_object_on_sqlite(element, compiler, **kw):
+    """SQLite has no boolean type: a boolean value is written out as JSON true or
+    false, or the object would hold 1 and 0."""
+    parts = []
+    for clause in element.clauses:
+        sql = compiler.process(clause, **kw)
+        if isinstance(clause.type, Boolean):
+            sql = f"json(CASE WHEN {sql} THEN 'true' ELSE 'false' END)"
+        parts.append(sql)
+    return f"json_object({', '.join(parts)})"

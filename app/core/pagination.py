@@ -174,12 +174,21 @@ def derived(query, key, build):
 
 
 def fetch(query, params=None):
-    """Run a list query: ORM entities for `select(Model)`, plain rows for a select of columns.
+    """Run a list query: ORM entities for a select of a model, plain rows for a select
+    of columns."""
+    if derived(query, ("selects entities",), lambda: selects_entities(query)):
+        return db.session.execute(query, params).scalars().unique().all()
+    return read_rows(query, params).all()
 
-    (A select of one entity has one result key; every list of rows has several.)
-    """
-    result = db.session.execute(query, params)
-    return result.scalars().unique().all() if len(result.keys()) == 1 else result.all()
+
+def selects_entities(query):
+    return any(isinstance(column["type"], type) for column in query.column_descriptions)
+
+
+def read_rows(query, params=None):
+    """Run a select of columns on the session's connection: plain rows, without the
+    ORM's result processing (about 200 us a page of 20 posts)."""
+    return db.session.connection().execute(query, params)
 
 
 ROW_LIMIT = bindparam("row_limit", type_=Integer, literal_execute=True)
