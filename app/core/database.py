@@ -16,7 +16,9 @@ import select
 import sqlite3
 from pathlib import Path
 
+import orjson
 import psycopg
+import psycopg.types.json
 from flask import has_request_context, request
 from sqlalchemy import JSON, Boolean, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -26,6 +28,9 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql.functions import GenericFunction
+
+# JSON values (a post's author and category) parsed by orjson rather than json.
+psycopg.types.json.set_json_loads(orjson.loads)
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ONLY_AUTOCOMMIT = "folio_read_only_autocommit"  # set on the pool record while lent out

@@ -326,7 +326,12 @@ def list_fingerprint(sort):
 
 
 def _serializer():
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="folio.cursor")
+    """The app's cursor signer, made once (its key derivation is per instance)."""
+    serializer = current_app.extensions.get("folio.cursor")
+    if serializer is None:
+        serializer = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="folio.cursor")
+        current_app.extensions["folio.cursor"] = serializer
+    return serializer
 
 
 def encode_cursor(key, sort):
