@@ -24,6 +24,7 @@ from app.core.proxy import init_proxy_fix
 from app.core.rate_limits import keep_retry_after_for_refusals
 from app.core.request_log import init_request_logging
 from app.core.security_headers import init_security_headers
+from app.core.sessions import NoSessions
 from app.extensions import api, db, jwt, limiter, ma, migrate
 from app.ops.docs import blp as docs_blp
 from app.ops.health import blp as health_blp
@@ -57,6 +58,7 @@ def configure_app(app):
     app.url_map.strict_slashes = False
     app.json = OrjsonProvider(app)
     app.json.sort_keys = False  # keep fields in schema order: problem details read type-first
+    app.session_interface = NoSessions()
     init_request_logging(app)
     # Registered before the limiter's own hook, so it runs after it.
     app.after_request(keep_retry_after_for_refusals)
