@@ -13,7 +13,7 @@ After each fault:
 - during a database outage every failed write was a 503 problem-details answer,
   given within a bounded time, and readiness said the database was down;
 - the service answers again within 10 s of the database returning, with no
-  restart (pool pre-ping); the measured time is printed.
+  restart (dead pooled connections are replaced); the measured time is printed.
 
 The module needs root (PostgreSQL refuses to run as root, so it runs as the
 postgres user) and PostgreSQL's server binaries; without them it is skipped,
