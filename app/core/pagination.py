@@ -155,7 +155,8 @@ _derived = weakref.WeakKeyDictionary()
 
 
 def derived(query, key, build):
-    """`build()`, a statement made from `query`, made once per query object and `key`.
+    """`build()`, made once per query object and `key`: a statement made from
+    `query` (or a fact about it, such as whether it selects entities).
 
     SQLAlchemy computes a statement's cache key on every execution of a new
     statement object (about 180 us for the posts list, more than building it);
