@@ -17,7 +17,7 @@ from app.core.content_type import (
     require_json_body,
 )
 from app.core.cors import init_cors
-from app.core.database import engine_options
+from app.core.database import engine_options, init_reading_connections
 from app.core.errors import register_error_handlers
 from app.core.json import OrjsonProvider
 from app.core.proxy import init_proxy_fix
@@ -59,6 +59,7 @@ def configure_app(app):
     app.json = OrjsonProvider(app)
     app.json.sort_keys = False  # keep fields in schema order: problem details read type-first
     app.session_interface = NoSessions()
+    init_reading_connections(app)
     init_request_logging(app)
     # Registered before the limiter's own hook, so it runs after it.
     app.after_request(keep_retry_after_for_refusals)

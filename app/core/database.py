@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 import psycopg
 import psycopg.types.json
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import JSON, Boolean, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -28,6 +28,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql.functions import GenericFunction
+
+from app.extensions import db
 
 # JSON values (a post's author and category) parsed by orjson rather than json.
 psycopg.types.json.set_json_loads(orjson.loads)
@@ -63,6 +65,33 @@ def engine_options(config):
 def reading():
     """Whether this is a read-only request (work outside a request may write)."""
     return has_request_context() and request.method in READ_ONLY_METHODS
+
+
+def reading_connection():
+    """Where plain-row reads run: in a read-only request, a connection of its own,
+    checked out once and returned when the request ends; otherwise the session's,
+    so a request reads its own uncommitted writes.
+
+    A read-only request needs nothing of the ORM session's bookkeeping around
+    its queries (the transaction it begins, the close and expunge at the end):
+    it cost a single-post request about a tenth of its time in process.
+    """
+    if not reading():
+        return db.session.connection()
+    connection = g.get("reading_connection")
+    if connection is None:
+        connection = g.reading_connection = db.engine.connect()
+    return connection
+
+
+def close_reading_connection(_error=None):
+    connection = g.pop("reading_connection", None)
+    if connection is not None:
+        connection.close()
+
+
+def init_reading_connections(app):
+    app.teardown_appcontext(close_reading_connection)
 
 
 def server_hung_up(dbapi_connection):
