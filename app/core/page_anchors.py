@@ -45,31 +45,31 @@ def usable(known, sort, offset):
     )
 
 
-def anchor_before(session, ids, sort, id_column, known, offset, params):
+def anchor_before(connection, ids, sort, id_column, known, offset, params):
     """(key of the last anchor at or before `offset`, rows still to skip after it)."""
-    keys = anchors(session, ids, sort, id_column, known.revision, params)
+    keys = anchors(connection, ids, sort, id_column, known.revision, params)
     index = min(offset // STRIDE, len(keys))
     if index == 0:
         return None, offset
     return keys[index - 1], offset - index * STRIDE
 
 
-def anchors(session, ids, sort, id_column, revision, params):
+def anchors(connection, ids, sort, id_column, revision, params):
     """The anchors of `ids` (a statement made once per list) in this order, current
     as of `revision`."""
     made = _anchors.setdefault(ids, {})
     shape = (sort.name, sort.descending, STRIDE)
     built = made.get(shape)
     if built is None or built[0] != revision:
-        built = made[shape] = (revision, build(session, ids, sort, id_column, params))
+        built = made[shape] = (revision, build(connection, ids, sort, id_column, params))
     return built[1]
 
 
-def build(session, ids, sort, id_column, params):
+def build(connection, ids, sort, id_column, params):
     """The sort key of every STRIDE-th row, in order: one pass over the ids' index."""
     columns = (*sort.columns, id_column)
     position = func.row_number().over(order_by=sort.order_by(id_column)).label("position")
     numbered = ids.add_columns(*sort.columns, position).subquery()
     keys = [numbered.c[column.key] for column in columns]
     every = select(*keys).where(numbered.c.position % STRIDE == 0).order_by(numbered.c.position)
-    return [list(row) for row in session.execute(every, params)]
+    return [list(row) for row in connection.execute(every, params)]

@@ -256,7 +256,7 @@ def count_rows(query, id_column, known=None, params=None):
         ("count",),
         lambda: select(func.count()).select_from(ids_of(query, id_column).subquery()),
     )
-    return db.session.scalar(counting, params)
+    return reading_connection().scalar(counting, params)
 
 
 def _page_mode(query, args, sort, id_column, known_total, params):
@@ -267,7 +267,7 @@ def _page_mode(query, args, sort, id_column, known_total, params):
     if page_anchors.usable(known, sort, offset):
         ids = derived(query, ("ids",), lambda: ids_of(query, id_column))
         key, offset = page_anchors.anchor_before(
-            db.session, ids, sort, id_column, known, offset, params
+            reading_connection(), ids, sort, id_column, known, offset, params
         )
         if key is not None:
             params.update(sort.after_params(key))

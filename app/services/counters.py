@@ -25,6 +25,7 @@ price of an exact total. A missing row means "unknown": readers then count.
 
 from sqlalchemy import bindparam, case, func, insert, literal, literal_column, select, update
 
+from app.core.database import reading_connection
 from app.core.page_anchors import Maintained
 from app.extensions import db
 from app.models import Counter, Post, Tag, post_tags
@@ -73,8 +74,9 @@ def published_list():
     gives the row a new xmin, so the revision changes exactly when the list may
     have (a recount counts as a change too).
     """
-    postgres = db.session.get_bind().dialect.name == "postgresql"
-    row = db.session.execute(PUBLISHED_LIST_STATE if postgres else PUBLISHED_LIST_SIZE).first()
+    connection = reading_connection()
+    postgres = connection.dialect.name == "postgresql"
+    row = connection.execute(PUBLISHED_LIST_STATE if postgres else PUBLISHED_LIST_SIZE).first()
     if row is None:
         return None
     revision = row[1] if postgres else None
