@@ -181,6 +181,4 @@ def unfavorite_post(reference):
 def feed(args):
     """Published posts by the authors the caller follows, newest first."""
     params = posts.viewer_params(current_user)
-    return paginate(
-        posts.feed(current_user), args, sorts=POST_SORTS, id_column=Post.id, params=params
-    )
+    return paginate(posts.feed(), args, sorts=POST_SORTS, id_column=Post.id, params=params)

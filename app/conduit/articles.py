@@ -61,7 +61,7 @@ def list_articles(args):
 @blp.response(200, ConduitArticleListResponseSchema)
 def feed(args):
     """Published articles by the users the caller follows, newest first."""
-    return article_page(posts.feed(current_user, profiles=True), args, current_user)
+    return article_page(posts.feed(profiles=True), args, current_user)
 
 
 @blp.route("/articles", methods=["POST"])

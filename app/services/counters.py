@@ -55,12 +55,6 @@ def post_changed(before, after):
         )
 
 
-def published_posts():
-    """How many posts are published, from the maintained counter; None when unknown."""
-    return db.session.scalar(PUBLISHED_POSTS_VALUE)
-
-
-PUBLISHED_POSTS_VALUE = select(Counter.value).where(Counter.name == PUBLISHED_POSTS)
 # Sorts of the published list whose keys never change: published_at is stamped
 # once, created_at at creation; so only joining or leaving reorders the list.
 STABLE_POST_SORTS = frozenset({"published_at", "created_at"})

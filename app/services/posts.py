@@ -76,10 +76,10 @@ def comments_count():
 VIEWER_ID = "folio_viewer_id"
 
 
-def favorited_by(viewer):
+def favorited(*, signed_in):
     """Whether the viewer favourited the post; signed in, the viewer's id is a bound
     parameter (`VIEWER_ID`), so one select serves every viewer."""
-    if viewer is None:
+    if not signed_in:
         return false()
     return exists().where(Favorite.post_id == Post.id, Favorite.user_id == bindparam(VIEWER_ID))
 
@@ -145,7 +145,7 @@ def posts_query(viewer, *, body=False, profiles=False):
     the body or not; building it took about 0.3 ms a request), and so are the
     statements made from it (see pagination.derived): the viewer's id is a
     parameter, `viewer_params(viewer)`, given when the statement runs.
-    `profiles` gives each author as a profile (`author_profile`), so a page of
+    `profiles` gives each author as a profile (`author(profile=True)`), so a page of
     Conduit articles needs no second query for its authors.
     """
     return base_posts_query(viewer is not None, body, profiles)
@@ -166,18 +166,15 @@ def base_posts_query(signed_in, body, profiles=False):
         tag_names().label("tag_names"),
         favorites_count().label("favorites_count"),
         comments_count().label("comments_count"),
-        favorited_by(ANY_VIEWER if signed_in else None).label("favorited"),
+        favorited(signed_in=signed_in).label("favorited"),
     ]
-    # Outer joins (every post has an author: the foreign key says so) let PostgreSQL
-    # drop the joins from the id-only subquery a deep page runs (pagination.py).
+    # Outer join: a post without a category is still listed. (Page mode's id
+    # subquery leaves both joins out: pagination.ids_of.)
     return (
         select(*columns)
         .outerjoin(User, User.id == Post.author_id)
         .outerjoin(Category, Category.id == Post.category_id)
     )
-
-
-ANY_VIEWER = object()  # "someone is signed in": favorited_by binds the id per request
 
 
 def can_see(viewer, post):
@@ -319,9 +316,12 @@ def reload(post, viewer, *, profiles=False):
     return read_rows(post_to_read(viewer is not None, True, profiles), params).one()
 
 
-def feed(viewer, *, profiles=False):
-    followed = select(Follow.followee_id).where(Follow.follower_id == viewer.id)
-    return published_posts(viewer, profiles=profiles).where(Post.author_id.in_(followed))
+@cache
+def feed(*, profiles=False):
+    """Published posts by the authors the viewer follows, built once per process:
+    the viewer is the `viewer_params` parameter."""
+    followed = select(Follow.followee_id).where(Follow.follower_id == bindparam(VIEWER_ID))
+    return published_select(True, profiles).where(Post.author_id.in_(followed))
 
 
 def category_by_slug(slug):
