@@ -8,13 +8,14 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run seed bench test lint format migrate upgrade openapi clean help
+.PHONY: run seed bench test lint format migrate upgrade check-migrations openapi clean help
 
 help:
 	@echo "make run      start the dev server on http://$(HOST):$(PORT) (SQLite by default)"
 	@echo "make test     run the suite on SQLite, then on PostgreSQL/Redis when configured"
 	@echo "make lint     ruff"
 	@echo "make migrate  autogenerate a migration: make migrate m='add posts'"
+	@echo "make check-migrations  upgrade the database, then fail if the models and migrations differ"
 	@echo "make openapi  regenerate docs/openapi.json from the code (a test fails when it is stale)"
 	@echo "make bench    benchmark Folio and a hand-written floor on PostgreSQL (BENCH_ARGS='--size 10000')"
 
@@ -63,6 +64,12 @@ migrate: $(VENV)/.runtime
 
 upgrade: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
+
+# `flask db check` compares only a database at head ("Target database is not up
+# to date" otherwise): upgrade first, then compare the models with the schema.
+check-migrations: $(VENV)/.runtime
+	$(BIN)/flask db upgrade
+	$(BIN)/flask db check
 
 openapi: $(VENV)/.runtime
 	@mkdir -p docs
