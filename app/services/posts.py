@@ -87,8 +87,10 @@ def favorited(*, signed_in):
 def tag_names():
     """The post's tag names in one correlated aggregate (string_agg on PostgreSQL,
     group_concat on SQLite), so tags cost no second round trip; TagNames splits them."""
+    # The separator as SQL text: a plain "," would be a literal_execute parameter,
+    # which makes SQLAlchemy rewrite the statement's SQL on every execution.
     names = (
-        select(func.aggregate_strings(Tag.name, ","))
+        select(func.aggregate_strings(Tag.name, literal_column("','")))
         .join(post_tags, post_tags.c.tag_id == Tag.id)
         .where(post_tags.c.post_id == Post.id)
         .scalar_subquery()
