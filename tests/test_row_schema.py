@@ -75,8 +75,18 @@ def test_conduit_articles_dump_as_marshmallow_dumps_them(monkeypatch, post_rows)
     assert "bio" in dumped["articles"][0]["author"]
 
 
+class Shouted(fields.String):
+    """Overrides only `_serialize`, as Conduit's NeverNull does."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value).upper()
+
+
 class Mixed(RowSchema):
     name = fields.String()
+    shouted = Shouted(dump_default="quiet")
+    ratio = fields.Float()
+    method = fields.Method("describe")  # reads no attribute: marshmallow's own way
     count = fields.Integer()
     flag = fields.Boolean()
     when = UTCDateTime(allow_none=True)
@@ -85,10 +95,20 @@ class Mixed(RowSchema):
     defaulted = fields.Integer(dump_default=7)
     dotted = fields.String(attribute="inner.name")
 
+    def describe(self, obj):
+        return "described"
+
 
 VALUES = [
     # Native values.
-    {"name": "x", "count": 1, "flag": True, "when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)},
+    {
+        "name": "x",
+        "count": 1,
+        "flag": True,
+        "when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "shouted": "hey",
+        "ratio": 0.5,
+    },
     # Values of other types: the field's own formatting must still run.
     {
         "name": 12,
@@ -96,9 +116,11 @@ VALUES = [
         "flag": 1,
         "when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))),
         "tags": ["a", 5],
+        "shouted": 7,
+        "ratio": Decimal("1.25"),
     },
     # Nulls, and missing attributes (skipped, or the dump default).
-    {"name": None, "count": None, "flag": None, "when": None, "tags": None},
+    {"name": None, "count": None, "flag": None, "when": None, "tags": None, "shouted": None},
     {},
 ]
 
@@ -115,6 +137,10 @@ def test_every_field_kind_dumps_as_marshmallow_dumps_it(monkeypatch, values, kin
     dumped = assert_same_dump(monkeypatch, Mixed(), obj)
     assert dumped["defaulted"] == 7
     assert dumped["shownAs"] == "s"
+    assert dumped["method"] == "described"
+    shouted = values.get("shouted", "missing: the dump default")
+    expected = {"hey": "HEY", 7: "7", None: None}.get(shouted, "QUIET")
+    assert dumped["shouted"] == expected
 
 
 def test_nested_schemas_with_dump_hooks_keep_them(monkeypatch):

@@ -6,8 +6,6 @@ from functools import cached_property
 from marshmallow import Schema, ValidationError, fields, missing, pre_load
 from marshmallow.decorators import POST_DUMP, PRE_DUMP
 
-from app.schemas.fields import UTCDateTime
-
 NUL = "\x00"
 
 
@@ -112,9 +110,6 @@ def formatting(i, name, field, names):
     if kind in NATIVE_TYPES and not getattr(field, "as_string", False):
         names[f"t{i}"], names[f"s{i}"] = NATIVE_TYPES[kind], field._serialize
         return f"v if v is None or v.__class__ is t{i} else s{i}(v, {name!r}, obj)"
-    if isinstance(field, UTCDateTime):
-        names[f"s{i}"] = field._serialize
-        return f"s{i}(v, {name!r}, obj)"
     if kind is fields.List and type(field.inner) is fields.String:
         names[f"s{i}"] = field.inner._serialize
         each = f"x if x.__class__ is str else s{i}(x, {name!r}, obj)"
@@ -129,7 +124,21 @@ def formatting(i, name, field, names):
         if nested is not None:
             names[f"n{i}"] = nested.dump_one
             return f"None if v is None else n{i}(v)"
+    if formats_present_values_alone(kind):
+        names[f"s{i}"] = field._serialize
+        return f"s{i}(v, {name!r}, obj)"
     return None
+
+
+def formats_present_values_alone(kind):
+    """Whether `Field.serialize` of this kind, given a value that is present, does no
+    more than `_serialize(value, attr, obj)` (a DateTime, or a field overriding only
+    `_serialize`): then the generated code calls that directly."""
+    return (
+        kind._CHECK_ATTRIBUTE
+        and kind.serialize is fields.Field.serialize
+        and kind.get_value is fields.Field.get_value
+    )
 
 
 def plain_row_schema(schema):
