@@ -5,6 +5,7 @@ post_tags and posts, after writes through the HTTP API (Folio's and Conduit's)
 and under concurrent writers.
 """
 
+import re
 from collections import Counter as Tally
 from itertools import zip_longest
 
@@ -30,7 +31,7 @@ def assert_exact(app, published=None, **expected):
     """Every maintained count equals the recount; `published` and `expected` (tag
     names) give some of the values too."""
     with app.app_context():
-        stored = counters.published_list().total
+        stored = counters.published_list_state().total
         assert stored == db.session.scalar(counters.published_posts_from_tables())
     if published is not None:
         assert stored == published
@@ -235,8 +236,21 @@ def statements_sent(app, client, path):
 
 
 def counts_posts(statements):
-    """Whether the list's rows were counted (count_rows: a count(*) over its ids)."""
-    return any(s.startswith("SELECT count(*)") and "FROM posts" in s for s in statements)
+    """Whether the list's rows were counted: a count(*) over their ids
+    (pagination.counting), in a statement of its own or in the page's."""
+    return any(COUNT_OVER_IDS.search(statement) for statement in statements)
+
+
+def reads_the_counter(statements):
+    return any("FROM counters" in statement for statement in statements)
+
+
+COUNT_OVER_IDS = re.compile(r"count\(\*\)[^()]*FROM \(SELECT posts\.id")
+
+
+def list_statements(statements):
+    """The statements that read the list (not SQLite's BEGIN)."""
+    return [statement for statement in statements if statement.startswith("SELECT")]
 
 
 def test_page_mode_reads_the_unfiltered_total_from_the_counter(app, client, alice):
@@ -246,6 +260,9 @@ def test_page_mode_reads_the_unfiltered_total_from_the_counter(app, client, alic
     body, statements = statements_sent(app, client, f"{API}/posts?page=1&per_page=2")
     assert body["meta"] == {"page": 1, "per_page": 2, "total": 3, "pages": 2}
     assert not counts_posts(statements)
+    # The total comes with the page: one statement, one snapshot.
+    assert len(list_statements(statements)) == 1
+    assert reads_the_counter(statements)
 
 
 def test_filtered_lists_keep_counting(app, client, alice, bob):
@@ -256,6 +273,20 @@ def test_filtered_lists_keep_counting(app, client, alice, bob):
         body, statements = statements_sent(app, client, f"{API}/posts?page=1&{query}")
         assert body["meta"]["total"] == total, query
         assert counts_posts(statements), query
+        assert len(list_statements(statements)) == 1, query
+        assert len(body["items"]) == total, query
+
+
+def test_past_the_last_page_the_total_is_counted_alone(app, client, alice):
+    """An empty page has no row to carry the total: it is read in a second statement."""
+    publish(client, alice, tags=["python"])
+    publish(client, alice)
+    for query, total in (("", 2), ("&tag=python", 1)):
+        body, statements = statements_sent(app, client, f"{API}/posts?page=5&per_page=1{query}")
+        assert body["items"] == []
+        assert body["meta"]["total"] == total, query
+        assert body["meta"]["pages"] == total, query
+        assert len(list_statements(statements)) == 2, query
 
 
 def test_an_unknown_counter_falls_back_to_counting(app, client, alice):
@@ -267,6 +298,9 @@ def test_an_unknown_counter_falls_back_to_counting(app, client, alice):
     body, statements = statements_sent(app, client, f"{API}/posts?page=1")
     assert body["meta"]["total"] == 2
     assert counts_posts(statements)
+    body, statements = statements_sent(app, client, "/api/articles?limit=1")
+    assert body["articlesCount"] == 2
+    assert counts_posts(statements)
 
 
 def test_conduit_articles_count_comes_from_the_counter_when_unfiltered(app, client):
@@ -276,6 +310,11 @@ def test_conduit_articles_count_comes_from_the_counter_when_unfiltered(app, clie
     body, statements = statements_sent(app, client, "/api/articles?limit=1")
     assert body["articlesCount"] == 3
     assert not counts_posts(statements)
+    assert reads_the_counter(statements)
+    assert len(list_statements(statements)) == 1
     body, statements = statements_sent(app, client, "/api/articles?tag=a")
     assert body["articlesCount"] == 2
     assert counts_posts(statements)
+    assert len(list_statements(statements)) == 1
+    body, statements = statements_sent(app, client, "/api/articles?tag=a&offset=10")
+    assert body == {"articles": [], "articlesCount": 2}

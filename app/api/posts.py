@@ -92,10 +92,8 @@ def list_posts(args):
     args["sort"] = args["sort"] or "-published_at"
     # Every published post, unfiltered: the maintained counter is the exact total.
     unfiltered = args["status"] == "published" and not {*LIST_FILTERS, "q"} & args.keys()
-    known_total = counters.published_list if unfiltered else None
-    return paginate(
-        query, args, sorts=sorts, id_column=Post.id, known_total=known_total, params=params
-    )
+    counter = counters.PUBLISHED_LIST if unfiltered else None
+    return paginate(query, args, sorts=sorts, id_column=Post.id, counter=counter, params=params)
 
 
 @blp.route("/posts", methods=["POST"])

@@ -32,10 +32,10 @@ def article(post):
     return {"article": post}
 
 
-def article_page(query, args, user, known_total=None, params=None):
+def article_page(query, args, user, counter=None, params=None):
     params = {**(params or {}), **posts.viewer_params(user)}
     page, total = counted_window(
-        query, args, *NEWEST_FIRST, id_column=Post.id, known_total=known_total, params=params
+        query, args, *NEWEST_FIRST, id_column=Post.id, counter=counter, params=params
     )
     return {"articles": page, "articles_count": total}
 
@@ -51,8 +51,8 @@ def list_articles(args):
     filters["favorited_by"] = args.get("favorited")
     query, params = posts.filter_posts(posts.published_posts(user, profiles=True), **filters)
     # Every published article: the maintained counter is the exact total.
-    known_total = None if params else counters.published_list
-    return article_page(query, args, user, known_total, params)
+    counter = None if params else counters.PUBLISHED_LIST
+    return article_page(query, args, user, counter, params)
 
 
 @blp.route("/articles/feed")

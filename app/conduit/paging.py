@@ -5,7 +5,7 @@ rows on every page together (not the length of this one), so a client can
 draw page links. Folio's own lists use app.core.pagination instead.
 """
 
-from app.core.pagination import bounded, count_rows, derived, fetch, maintained
+from app.core.pagination import bounded, count_rows, derived, fetch, fetch_with_total, with_total
 
 
 def window(query, *order, limit, offset=0, params=None):
@@ -17,14 +17,27 @@ def window(query, *order, limit, offset=0, params=None):
     statement = derived(
         query, ("window", offset > 0), lambda: bounded(query.order_by(*order), offset=offset > 0)
     )
-    return fetch(statement, {**(params or {}), "row_limit": limit, "row_offset": offset})
+    return fetch(statement, window_params(limit, offset, params))
 
 
-def counted_window(query, args, *order, id_column, known_total=None, params=None):
-    """(one page by `args["limit"]` and `args["offset"]`, the total count).
+def counted_window(query, args, *order, id_column, counter=None, params=None):
+    """(one page by `args["limit"]` and `args["offset"]`, the total count), in one
+    statement but past the last page.
 
-    `known_total` as for app.core.pagination.paginate: a maintained count, if any.
+    `counter` as for app.core.pagination.paginate: a maintained count, if any.
     """
-    total = count_rows(query, id_column, maintained(known_total), params)
-    page = window(query, *order, limit=args["limit"], offset=args["offset"], params=params)
+    offset = args["offset"]
+
+    def build():
+        page = bounded(query.order_by(*order), offset=offset > 0)
+        return with_total(page, query, id_column, counter)
+
+    statement = derived(query, ("counted window", offset > 0), build)
+    page, total = fetch_with_total(statement, window_params(args["limit"], offset, params))
+    if total is None:  # past the last page, or the counter is unknown
+        total = count_rows(query, id_column, params)
     return page, total
+
+
+def window_params(limit, offset, params):
+    return {**(params or {}), "row_limit": limit, "row_offset": offset}

@@ -15,9 +15,10 @@ or for any other sort, a page is an OFFSET as before.
 """
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 STRIDE = 1000
 
@@ -29,6 +30,20 @@ class Maintained:
 
     total: int
     revision: str | None = None
+
+
+@dataclass(frozen=True)
+class MaintainedCount:
+    """A list whose size a counter keeps exact.
+
+    `read()` gives the counter's `Maintained` state (one statement), which anchors
+    need; `total` is the same size as a SQL expression (NULL when the counter is
+    unknown), so a page that needs no anchor reads it in its own statement.
+    `stable_sorts` name the sorts whose keys never change.
+    """
+
+    read: Callable[[], Maintained | None]
+    total: ColumnElement
     stable_sorts: frozenset = field(default_factory=frozenset)
 
 
@@ -36,13 +51,13 @@ class Maintained:
 _anchors = weakref.WeakKeyDictionary()
 
 
-def usable(known, sort, offset):
-    return (
-        known is not None
-        and known.revision is not None
-        and sort.name in known.stable_sorts
-        and offset >= STRIDE
-    )
+def may_help(counter, sort, offset):
+    """Whether anchors could serve this page: worth reading the counter's state first."""
+    return counter is not None and sort.name in counter.stable_sorts and offset >= STRIDE
+
+
+def usable(known):
+    return known is not None and known.revision is not None
 
 
 def anchor_before(connection, ids, sort, id_column, known, offset, params):

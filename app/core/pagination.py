@@ -7,8 +7,9 @@ applies OFFSET or a keyset condition, and builds the `{"items", "meta"}`
 envelope with RFC 8288 `Link` headers.
 
 - Page mode (`?page=N`): total and pages are exact, counted or (for a list whose
-  size a counter maintains) read; deep pages cost an OFFSET, or for such a list
-  a seek to the nearest anchor and a short OFFSET (page_anchors.py).
+  size a counter maintains) read, in the page's own statement; deep pages cost
+  an OFFSET, or for such a list a seek to the nearest anchor and a short OFFSET
+  (page_anchors.py).
 - Cursor mode (no `page`): keyset over (sort key, id), so inserts while a client
   scrolls cause no duplicates or gaps and a deep page costs what the first does.
   The cursor is signed (tamper-evident, opaque) and bound to the list, sort
@@ -132,7 +133,7 @@ def paginate(
     sorts=None,
     sort=None,
     key_of=attribute_values,
-    known_total=None,
+    counter=None,
     params=None,
 ):
     """Run `query` for one page; returns (body, 200, headers) for a smorest view.
@@ -140,15 +141,15 @@ def paginate(
     `sorts` maps the client's sort names to a column or a tuple of columns, or
     `sort` gives the order outright (e.g. relevance for a search). `key_of(item,
     sort)` gives an item's values for the sort columns, for the next cursor.
-    `known_total()`, when given, says what a maintained counter knows of `query`'s
-    rows (page_anchors.Maintained, or None when unknown): page mode then need not
-    count them, and finds deep pages from anchors.
+    `counter` (page_anchors.MaintainedCount), when given, keeps the size of `query`'s
+    rows: page mode then reads it instead of counting them, and finds deep pages
+    from anchors.
     `params` are values for `query`'s bind parameters (see `derived`).
     """
     sort = sort or Sort.parse(args["sort"], sorts)
     params = dict(params or {})
     if args.get("page") is not None:
-        return _page_mode(query, args, sort, id_column, known_total, params)
+        return _page_mode(query, args, sort, id_column, counter, params)
     return _cursor_mode(query, args, sort, id_column, key_of, params)
 
 
@@ -181,6 +182,31 @@ def fetch(query, params=None):
     if derived(query, ("selects entities",), lambda: selects_entities(query)):
         return db.session.execute(query, params).scalars().unique().all()
     return read_rows(query, params).all()
+
+
+LIST_TOTAL = "list_total"
+
+
+def with_total(statement, query, id_column, counter=None):
+    """`statement` (a page of `query`) with the list's size as a last column, so the
+    page and its total take one round trip and see one snapshot.
+
+    The size is the counter's when the list has one, else a count over ids; the
+    database computes it once for the statement, not per row.
+    """
+    total = counter.total if counter is not None else counting(query, id_column).scalar_subquery()
+    return statement.add_columns(total.label(LIST_TOTAL))
+
+
+def fetch_with_total(statement, params):
+    """Run a statement made by `with_total`: (items, total). The total is None when
+    the page is empty (no row carried it) or the counter is unknown."""
+    if derived(statement, ("selects entities",), lambda: selects_entities(statement)):
+        rows = db.session.execute(statement, params).unique().all()
+        items = [row[0] for row in rows]
+    else:
+        rows = items = read_rows(statement, params).all()
+    return items, (rows[0][-1] if rows else None)
 
 
 def selects_entities(query):
@@ -241,42 +267,46 @@ def page_query(query, sort, id_column, *, offset, after=False):
     return query.where(id_column.in_(ids.scalar_subquery())).order_by(*order)
 
 
-def maintained(known_total):
-    """What `known_total()` knows of the list (page_anchors.Maintained), or None."""
-    return known_total() if known_total else None
+def counting(query, id_column):
+    """A count of the list's rows over ids only, never the computed columns."""
+    return select(func.count()).select_from(ids_of(query, id_column).subquery())
 
 
-def count_rows(query, id_column, known=None, params=None):
-    """How many rows the list has: a maintained total when one is known, else
-    counted over ids only, never the computed columns."""
-    if known is not None:
-        return known.total
-    counting = derived(
-        query,
-        ("count",),
-        lambda: select(func.count()).select_from(ids_of(query, id_column).subquery()),
-    )
-    return reading_connection().scalar(counting, params)
+def count_rows(query, id_column, params=None):
+    """How many rows the list has, counted in a statement of its own."""
+    statement = derived(query, ("count",), lambda: counting(query, id_column))
+    return reading_connection().scalar(statement, params)
 
 
-def _page_mode(query, args, sort, id_column, known_total, params):
+def _page_mode(query, args, sort, id_column, counter, params):
     page, per_page = args["page"], args["per_page"]
-    known = maintained(known_total)
-    total = count_rows(query, id_column, known, params)
-    offset, after = (page - 1) * per_page, False
-    if page_anchors.usable(known, sort, offset):
-        ids = derived(query, ("ids",), lambda: ids_of(query, id_column))
-        key, offset = page_anchors.anchor_before(
-            reading_connection(), ids, sort, id_column, known, offset, params
-        )
-        if key is not None:
-            params.update(sort.after_params(key))
-            after = True
-    shape = ("page", sort.name, sort.descending, offset > 0, after)
-    statement = derived(
-        query, shape, lambda: page_query(query, sort, id_column, offset=offset > 0, after=after)
-    )
-    items = fetch(statement, {**params, "row_limit": per_page, "row_offset": offset})
+    offset, after, known = (page - 1) * per_page, False, None
+    if page_anchors.may_help(counter, sort, offset):
+        known = counter.read()
+        if page_anchors.usable(known):
+            ids = derived(query, ("ids",), lambda: ids_of(query, id_column))
+            key, offset = page_anchors.anchor_before(
+                reading_connection(), ids, sort, id_column, known, offset, params
+            )
+            if key is not None:
+                params.update(sort.after_params(key))
+                after = True
+    # Without the counter's state in hand, the total comes with the page.
+    counted_with_page = known is None
+    shape = ("page", sort.name, sort.descending, offset > 0, after, counted_with_page)
+
+    def build():
+        statement = page_query(query, sort, id_column, offset=offset > 0, after=after)
+        return with_total(statement, query, id_column, counter) if counted_with_page else statement
+
+    statement = derived(query, shape, build)
+    params.update(row_limit=per_page, row_offset=offset)
+    if counted_with_page:
+        items, total = fetch_with_total(statement, params)
+    else:
+        items, total = fetch(statement, params), known.total
+    if total is None:  # past the last page, or the counter is unknown
+        total = count_rows(query, id_column, params)
     pages = max(1, math.ceil(total / per_page))
     links = {"first": 1, "last": pages}
     if page > 1:

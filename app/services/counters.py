@@ -26,7 +26,7 @@ price of an exact total. A missing row means "unknown": readers then count.
 from sqlalchemy import bindparam, case, func, insert, literal, literal_column, select, update
 
 from app.core.database import reading_connection
-from app.core.page_anchors import Maintained
+from app.core.page_anchors import Maintained, MaintainedCount
 from app.extensions import db
 from app.models import Counter, Post, Tag, post_tags
 from app.models.post import PUBLISHED_POSTS
@@ -60,7 +60,7 @@ def post_changed(before, after):
 STABLE_POST_SORTS = frozenset({"published_at", "created_at"})
 
 
-def published_list():
+def published_list_state():
     """What the counter knows of the published list (page_anchors.Maintained), or None.
 
     On PostgreSQL the revision is the counter row's `xmin`: every change to the
@@ -74,12 +74,19 @@ def published_list():
     if row is None:
         return None
     revision = row[1] if postgres else None
-    return Maintained(row[0], revision, STABLE_POST_SORTS)
+    return Maintained(row[0], revision)
 
 
 PUBLISHED_LIST_SIZE = select(Counter.value, literal(None)).where(Counter.name == PUBLISHED_POSTS)
 PUBLISHED_LIST_STATE = select(Counter.value, literal_column("counters.xmin::text")).where(
     Counter.name == PUBLISHED_POSTS
+)
+
+# The unfiltered list of published posts, for page mode and Conduit's articlesCount.
+PUBLISHED_LIST = MaintainedCount(
+    read=published_list_state,
+    total=select(Counter.value).where(Counter.name == PUBLISHED_POSTS).scalar_subquery(),
+    stable_sorts=STABLE_POST_SORTS,
 )
 
 
