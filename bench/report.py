@@ -2,7 +2,11 @@
 
 Targets (issue 8) are ratios within one run, so a busy or slow machine moves
 both sides of each together. The RealWorld target compares with the best
-public peer figure quoted in the issue (90 requests/s).
+public peer figure quoted in the issue (90 requests/s), measured on another
+machine: on the one where the floor served 2,200 requests/s for the list. So
+the peer figure is scaled by this run's floor (`peers_here`), the way the issue
+says figures carry between machines (as ratios); the unscaled ratio is shown
+beside it for reference.
 """
 
 import datetime
@@ -14,15 +18,46 @@ from pathlib import Path
 import orjson
 
 PEER_ARTICLES_RPS = 90
+# The issue's floor for the posts list page 1, measured on the peers' machine.
+PEERS_MACHINE_FLOOR_RPS = 2200
 MEMORY_LIMIT_MB = 150
-# (target, numerator scenario, denominator scenario or a number, at least)
+
+
+def peers_here(results):
+    """The fastest peer's figure as it would be on this machine: scaled by this run's
+    floor against the floor measured beside the peers."""
+    floor = results.get("floor list page 1", {}).get("rps")
+    return PEER_ARTICLES_RPS * floor / PEERS_MACHINE_FLOOR_RPS if floor else None
+
+
+# (target, numerator scenario, denominator: a scenario, a number or a function of
+# the results, at least; None: shown for reference, not a target)
 TARGETS = [
     ("list page 1 vs floor", "list page 1 (cursor)", "floor list page 1", 0.5),
     ("cursor deep page vs page 1", "list deep page (cursor)", "list page 1 (cursor)", 0.9),
     ("page mode page 4000 vs page 1", "list page 4000 (page)", "list page 1 (page)", 0.5),
     ("single post vs floor single", "single post", "floor single post", 0.5),
-    ("Conduit articles vs peers (90/s)", "Conduit /api/articles", PEER_ARTICLES_RPS, 10),
+    (
+        "Conduit articles vs peers (90/s scaled by the floor)",
+        "Conduit /api/articles",
+        peers_here,
+        10,
+    ),
+    (
+        "Conduit articles vs peers (90/s as quoted)",
+        "Conduit /api/articles",
+        PEER_ARTICLES_RPS,
+        None,
+    ),
 ]
+
+
+def denominator(bottom, results):
+    if callable(bottom):
+        return bottom(results)
+    if isinstance(bottom, int):
+        return bottom
+    return results.get(bottom, {}).get("rps")
 
 
 def machine(load_before):
@@ -53,7 +88,7 @@ def ratios(results):
     rows = []
     for name, top, bottom, minimum in TARGETS:
         top_rps = results.get(top, {}).get("rps")
-        bottom_rps = bottom if isinstance(bottom, int) else results.get(bottom, {}).get("rps")
+        bottom_rps = denominator(bottom, results)
         exact = top_rps / bottom_rps if top_rps and bottom_rps else None
         rows.append(
             {
@@ -61,7 +96,7 @@ def ratios(results):
                 "ratio": None if exact is None else round(exact, 3),
                 "at_least": minimum,
                 # The exact ratio decides: 0.497 shown as 0.50 would not be met.
-                "met": None if exact is None else exact >= minimum,
+                "met": None if exact is None or minimum is None else exact >= minimum,
             }
         )
     return rows
@@ -104,7 +139,8 @@ def table(run):
     lines += ["", "| target | ratio | at least | met |", "|---|---:|---:|---|"]
     for t in run["targets"]:
         met = "n/a" if t["met"] is None else ("yes" if t["met"] else "no")
-        lines.append(f"| {t['target']} | {t['ratio']} | {t['at_least']} | {met} |")
+        at_least = "reference" if t["at_least"] is None else t["at_least"]
+        lines.append(f"| {t['target']} | {t['ratio']} | {at_least} | {met} |")
     m = run["memory"]
     lines.append(
         f"| worker RSS after {m['requests_served']:,} requests | "
