@@ -98,3 +98,14 @@ def measure(base_url, scenario, token, *, warmup, seconds, connections):
     url = f"{base_url}{scenario.path}"
     run_wrk(url, script, seconds=warmup, connections=connections)
     return run_wrk(url, script, seconds=seconds, connections=connections)
+
+
+def median_round(results):
+    """The round with the median requests/s (its latencies with it), and every
+    round's requests/s beside it."""
+    ordered = sorted(results, key=lambda result: result["rps"])
+    median = dict(ordered[(len(ordered) - 1) // 2])
+    median["rounds_rps"] = [result["rps"] for result in results]
+    median["errors_4xx_5xx"] = sum(result["errors_4xx_5xx"] for result in results)
+    median["socket_errors"] = sum(result["socket_errors"] for result in results)
+    return median

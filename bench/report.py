@@ -112,7 +112,10 @@ def build(items, memory, args, load_before, seconds):
             "posts": args.size,
             "users": max(10, args.size // 100),
             "workers": args.workers,
-            "wrk": f"-t1 -c{args.connections} -d{args.seconds}s after {args.warmup}s warm-up",
+            "wrk": (
+                f"-t1 -c{args.connections} -d{args.seconds}s after {args.warmup}s warm-up, "
+                f"median of {args.rounds} rounds"
+            ),
         },
         "results": results,
         "notes": {item.name: item.note for item in items if item.note},

@@ -1,8 +1,9 @@
-"""bench/report.py judges issue 8's targets on exact ratios from one run."""
+"""bench/report.py judges issue 8's targets on exact ratios from one run, each
+scenario's figure being its median round (bench/load.py)."""
 
 import pytest
 
-from bench import report
+from bench import load, report
 
 
 def results(**rps):
@@ -45,3 +46,15 @@ def test_a_scenario_that_did_not_run_leaves_its_target_undecided():
     rows = report.ratios(results(list=500.0))
     assert target(rows, "list page 1")["met"] is None
     assert target(rows, "Conduit articles vs peers (90/s scaled")["met"] is None
+
+
+def test_a_scenario_counts_its_median_round_and_every_error():
+    rounds = [
+        {"rps": rps, "p50_ms": p50, "errors_4xx_5xx": errors, "socket_errors": 0}
+        for rps, p50, errors in ((500.0, 30.0, 0), (300.0, 50.0, 2), (450.0, 33.0, 1))
+    ]
+    median = load.median_round(rounds)
+    assert (median["rps"], median["p50_ms"]) == (450.0, 33.0)
+    assert median["rounds_rps"] == [500.0, 300.0, 450.0]
+    assert median["errors_4xx_5xx"] == 3
+    assert load.median_round(rounds[:2])["rps"] == 300.0  # even: the lower middle
