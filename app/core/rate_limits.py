@@ -43,5 +43,5 @@ def keep_retry_after_for_refusals(response):
     it would tell a client to back off from a request that succeeded. It stays on
     the answers it means something for: 429 and 503."""
     if response.status_code not in (429, 503):
-        response.headers.pop("Retry-After", None)
+        response.headers.remove("Retry-After")  # not pop(): no exception when it is absent
     return response

@@ -21,7 +21,9 @@ access_log = logging.getLogger("folio.access")
 
 
 def incoming_request_id():
-    candidate = request.headers.get(REQUEST_ID_HEADER, "")
+    # From the environ: request.headers.get raises and catches an exception when
+    # the header is absent, as it is for most clients.
+    candidate = request.environ.get("HTTP_X_REQUEST_ID", "")
     return candidate if SAFE_REQUEST_ID.fullmatch(candidate) else uuid.uuid4().hex
 
 

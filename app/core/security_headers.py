@@ -32,11 +32,15 @@ def security_headers(config):
 
 
 def init_security_headers(app):
-    headers = security_headers(app.config)
+    headers = [(name.lower(), name, value) for name, value in security_headers(app.config).items()]
 
     def add_security_headers(response):
-        for name, value in headers.items():
-            response.headers.setdefault(name, value)
+        # Not Headers.setdefault: werkzeug finds a header absent by raising and
+        # catching an exception, four times a response here.
+        present = {name.lower() for name, _ in response.headers}
+        for key, name, value in headers:
+            if key not in present:
+                response.headers.add(name, value)
         return response
 
     app.after_request(add_security_headers)
