@@ -66,6 +66,15 @@ def test_post_rows_dump_as_marshmallow_dumps_them(monkeypatch, post_rows):
     assert_same_dump(monkeypatch, page_of(PostListItemSchema)(), envelope)
 
 
+def test_a_list_that_is_not_all_rows_dumps_as_marshmallow_dumps_it(monkeypatch, post_rows):
+    rows, _ = post_rows
+    mixed = [rows[0], dict(rows[1]._mapping), SimpleNamespace(**rows[0]._mapping)]
+    assert_same_dump(monkeypatch, PostListItemSchema(), mixed, many=True)
+    envelope = {"items": mixed, "meta": {"per_page": 20, "next_cursor": None}}
+    assert_same_dump(monkeypatch, page_of(PostListItemSchema)(), envelope)
+    assert_same_dump(monkeypatch, PostListItemSchema(), [], many=True)
+
+
 def test_conduit_articles_dump_as_marshmallow_dumps_them(monkeypatch, post_rows):
     _, detail = post_rows
     assert_same_dump(monkeypatch, ConduitArticleSchema(), detail[0])

@@ -5,6 +5,7 @@ from functools import cached_property
 
 from marshmallow import Schema, ValidationError, fields, missing, pre_load
 from marshmallow.decorators import POST_DUMP, PRE_DUMP
+from sqlalchemy.engine import Row
 
 NUL = "\x00"
 
@@ -65,9 +66,15 @@ class RowSchema(Schema):
 
     def _serialize(self, obj, *, many=False):
         if many and obj is not None:
-            dump_one = self.dump_one
-            return [dump_one(item) for item in obj]
+            return self.dump_many(obj)
         return self.dump_one(obj)
+
+    def dump_many(self, items):
+        dump_one = self.dump_one
+        keys = shared_keys(items)
+        if keys is not None:
+            return [dump_one(dict(zip(keys, row, strict=True))) for row in items]
+        return [dump_one(item) for item in items]
 
     @cached_property
     def dump_one(self):
@@ -100,6 +107,19 @@ class RowSchema(Schema):
         return names["dump_one"]
 
 
+def shared_keys(items):
+    """The column names of a list of SQLAlchemy rows (the result of one query, so
+    they share them), else None.
+
+    Each row is then dumped as a dict: an attribute of a Row costs about 0.6 us
+    to read, ten times a dict's, and a page of 20 posts reads 300 of them.
+    """
+    if type(items) is not list or not items or not all(type(item) is Row for item in items):
+        return None
+    keys = items[0]._fields  # unnamed columns have none: then the row is longer
+    return keys if len(set(keys)) == len(keys) == len(items[0]) else None
+
+
 NATIVE_TYPES = {fields.String: str, fields.Integer: int, fields.Boolean: bool}
 
 
@@ -117,8 +137,8 @@ def formatting(i, name, field, names):
     if kind is fields.List and type(field.inner) is fields.Nested and not field.inner.many:
         nested = plain_row_schema(field.inner.schema)
         if nested is not None:
-            names[f"n{i}"] = nested.dump_one
-            return f"None if v is None else [n{i}(x) for x in v]"
+            names[f"n{i}"] = nested.dump_many
+            return f"None if v is None else n{i}(v)"
     if kind is fields.Nested and not field.many:
         nested = plain_row_schema(field.schema)
         if nested is not None:
