@@ -32,7 +32,7 @@ def counted_window(query, args, *order, id_column, counter=None, params=None):
         page = bounded(query.order_by(*order), offset=offset > 0)
         return with_total(page, query, id_column, counter)
 
-    statement = derived(query, ("counted window", offset > 0), build)
+    statement = derived(query, ("counted window", offset > 0, counter), build)
     page, total = fetch_with_total(statement, window_params(args["limit"], offset, params))
     if total is None:  # past the last page, or the counter is unknown
         total = count_rows(query, id_column, params)

@@ -32,7 +32,7 @@ class Maintained:
     revision: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: a statement cache key
 class MaintainedCount:
     """A list whose size a counter keeps exact.
 

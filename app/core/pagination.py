@@ -293,7 +293,7 @@ def _page_mode(query, args, sort, id_column, counter, params):
                 after = True
     # Without the counter's state in hand, the total comes with the page.
     counted_with_page = known is None
-    shape = ("page", sort.name, sort.descending, offset > 0, after, counted_with_page)
+    shape = ("page", sort.name, sort.descending, offset > 0, after, counted_with_page, counter)
 
     def build():
         statement = page_query(query, sort, id_column, offset=offset > 0, after=after)
