@@ -21,8 +21,8 @@ def window(query, *order, limit, offset=0, params=None):
 
 
 def counted_window(query, args, *order, id_column, counter=None, params=None):
-    """(one page by `args["limit"]` and `args["offset"]`, the total count), in one
-    statement but past the last page.
+    """(one page by `args["limit"]` and `args["offset"]`, the total count): one
+    statement, and a second to count only past the last page.
 
     `counter` as for app.core.pagination.paginate: a maintained count, if any.
     """
