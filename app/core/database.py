@@ -12,8 +12,11 @@ readers do not block on a writer, and a busy timeout instead of "database is
 locked".
 """
 
+import os
 import select
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import orjson
@@ -35,6 +38,7 @@ from app.extensions import db
 psycopg.types.json.set_json_loads(orjson.loads)
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+POOL_RECYCLE_S = 1800  # no connection is used longer (idle links dropped by firewalls)
 READ_ONLY_AUTOCOMMIT = "folio_read_only_autocommit"  # set on the pool record while lent out
 
 
@@ -45,7 +49,7 @@ def engine_options(config):
             "pool_size": config["DB_POOL_SIZE"],
             "max_overflow": config["DB_POOL_SIZE"],
             "pool_timeout": config["DB_CONNECT_TIMEOUT_S"],
-            "pool_recycle": 1800,
+            "pool_recycle": POOL_RECYCLE_S,
             "connect_args": {
                 "connect_timeout": config["DB_CONNECT_TIMEOUT_S"],
                 # UTC sessions: psycopg then marks times with datetime.UTC itself,
@@ -68,9 +72,9 @@ def reading():
 
 
 def reading_connection():
-    """Where plain-row reads run: in a read-only request, a connection of its own,
-    checked out once and returned when the request ends; otherwise the session's,
-    so a request reads its own uncommitted writes.
+    """Where plain-row reads run: in a read-only request, a connection of its own
+    (`lend_reading_connection`), handed back when the request ends; otherwise the
+    session's, so a request reads its own uncommitted writes.
 
     A read-only request needs nothing of the ORM session's bookkeeping around
     its queries (the transaction it begins, the close and expunge at the end):
@@ -80,14 +84,83 @@ def reading_connection():
         return db.session.connection()
     connection = g.get("reading_connection")
     if connection is None:
-        connection = g.reading_connection = db.engine.connect()
+        connection = g.reading_connection = lend_reading_connection(db.engine)
     return connection
 
 
+# engine -> (connection, when it was taken, by which process): the main thread's
+# reading connection, kept between requests.
+_kept = {}
+
+
+def lend_reading_connection(engine):
+    """A connection for this request's reads.
+
+    The main thread, where gunicorn's sync workers serve every request one at a
+    time (gunicorn.conf.py), keeps one from request to request, as Django's
+    persistent connections do: checking a connection out of the pool and back
+    in cost a single post more than a tenth of its CPU. It is checked before
+    each request as the pool checks its own (`check_out`: the server's goodbye
+    on the socket) and replaced when older than POOL_RECYCLE_S. Other threads
+    (the dev server starts one per request) draw from the pool and give it back
+    at teardown.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return engine.connect()
+    connection, since, pid = _kept.get(engine, (None, 0.0, None))
+    if connection is not None and not still_usable(connection, since, pid):
+        forget_kept_connection(engine)
+        connection = None
+    if connection is None:
+        connection = engine.connect()
+        _kept[engine] = (connection, time.monotonic(), os.getpid())
+    return connection
+
+
+def still_usable(connection, since, pid):
+    if pid != os.getpid() or connection.closed or connection.invalidated:
+        return False
+    if time.monotonic() - since > POOL_RECYCLE_S:
+        return False
+    dbapi_connection = connection.connection.dbapi_connection
+    if isinstance(dbapi_connection, psycopg.Connection):
+        return not dbapi_connection.closed and not server_hung_up(dbapi_connection)
+    return True
+
+
+def forget_kept_connection(engine):
+    """Close the kept connection for good (it is dead, too old, or its engine is
+    disposed): invalidated, so the pool discards it rather than lending it again.
+    Dropped untouched if another process made it (a worker forked from a master
+    that read would share its socket)."""
+    connection, _, pid = _kept.pop(engine, (None, 0.0, None))
+    if connection is None or pid != os.getpid():
+        return
+    if not connection.invalidated:
+        connection.invalidate()
+    connection.close()
+
+
+@event.listens_for(Engine, "engine_disposed")
+def forget_on_dispose(engine):
+    forget_kept_connection(engine)
+
+
 def close_reading_connection(_error=None):
+    """At teardown: a kept connection ends its transaction (SQLite's read snapshot;
+    on PostgreSQL, in autocommit, nothing but SQLAlchemy's bookkeeping), any other
+    goes back to the pool."""
     connection = g.pop("reading_connection", None)
-    if connection is not None:
+    if connection is None:
+        return
+    kept = _kept.get(connection.engine, (None,))[0]
+    if connection is not kept:
         connection.close()
+        return
+    try:
+        connection.rollback()
+    except Exception:  # the connection died mid-request: the next one takes another
+        forget_kept_connection(connection.engine)
 
 
 def init_reading_connections(app):
