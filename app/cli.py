@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 
 from app.core import idempotency
 from app.extensions import db
+from app.migration_check import migration_commands
 from app.schemas.user import RegisterSchema
 from app.services import accounts, seeding, tokens
 
@@ -108,6 +109,8 @@ def purge_expired():
 
 
 def register_commands(app):
+    # After Flask-Migrate's init_app: replaces its `db` group, `check` changed.
+    app.cli.add_command(migration_commands())
     app.cli.add_command(create_admin)
     app.cli.add_command(seed)
     app.cli.add_command(tokens_group)

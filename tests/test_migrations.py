@@ -5,17 +5,16 @@ base, upgrade again, then Alembic's own comparison must find no difference
 between the migrated schema and the models.
 """
 
-import uuid
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Column, Integer, Table, inspect, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db
+from app.migration_check import scratch_database
 from app.models.base import include_in_autogenerate
 from config import BASE_DIR
 from tests.conftest import POSTGRES_URL, dispose_engines
@@ -24,22 +23,15 @@ MIGRATIONS = str(BASE_DIR / "migrations")
 
 
 @pytest.fixture
-def empty_sqlite(tmp_path):
-    return f"sqlite:///{tmp_path / 'migrations.db'}"
+def empty_sqlite():
+    with scratch_database(make_url("sqlite:///unused.db")) as url:
+        yield url
 
 
 @pytest.fixture
 def empty_postgres():
-    name = f"folio_migrations_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(
-        make_url(POSTGRES_URL).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(make_url(POSTGRES_URL)) as url:
+        yield url
 
 
 def assert_migrations_match_models(url):
@@ -111,3 +103,31 @@ def test_the_test_schema_has_the_stored_search_vector(app):
     """create_all (the test schema) makes it too, through the model's after_create DDL."""
     with app.app_context():
         assert_search_vector_exists(db.engine)
+
+
+def run_check(app):
+    return app.test_cli_runner().invoke(args=["db", "check", "-d", MIGRATIONS])
+
+
+def has_alembic_version(app):
+    with app.app_context():
+        return "alembic_version" in inspect(db.engine).get_table_names()
+
+
+def test_db_check_answers_for_a_database_not_at_head(app):
+    """Alembic's own check refuses ("Target database is not up to date"); this one
+    builds a scratch database from the migrations and leaves the configured one be."""
+    assert not has_alembic_version(app)  # the tests' schema is made without migrations
+    result = run_check(app)
+    assert result.exit_code == 0, result.output
+    assert not has_alembic_version(app)
+
+
+def test_db_check_fails_when_the_models_and_migrations_differ(app):
+    unmigrated = Table("not_in_any_migration", db.metadata, Column("id", Integer, primary_key=True))
+    try:
+        result = run_check(app)
+    finally:
+        db.metadata.remove(unmigrated)
+    assert result.exit_code == 1
+    assert "not_in_any_migration" in result.output + str(result.exception)
