@@ -32,6 +32,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql.functions import GenericFunction
 
+from app.core.cursors import DescribedOnDemand
 from app.extensions import db
 
 # JSON values (a post's author and category) parsed by orjson rather than json.
@@ -199,6 +200,12 @@ def check_in(dbapi_connection, connection_record):
     lent_for_reading = connection_record.info.pop(READ_ONLY_AUTOCOMMIT, False)
     if lent_for_reading and dbapi_connection is not None and not dbapi_connection.closed:
         dbapi_connection.autocommit = False
+
+
+@event.listens_for(Engine, "connect")
+def describe_columns_on_demand(dbapi_connection, connection_record):
+    if isinstance(dbapi_connection, psycopg.Connection):
+        dbapi_connection.cursor_factory = DescribedOnDemand
 
 
 @event.listens_for(Engine, "connect")
