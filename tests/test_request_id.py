@@ -2,8 +2,12 @@
 
 import json
 import logging
+import sys
+from datetime import datetime, timedelta
 
 import pytest
+
+from app.core.request_log import JsonLineFormatter
 
 UUID = "0b7e2b6e-4a61-4f7d-9d4b-2f0d3c1a9e55"
 
@@ -51,3 +55,29 @@ def test_access_log_is_not_emitted_below_its_level(client, caplog):
     with caplog.at_level(logging.WARNING, logger="folio.access"):
         client.get("/health")
     assert not [r for r in caplog.records if r.name == "folio.access"]
+
+
+def format_line(record):
+    return json.loads(JsonLineFormatter().format(record))
+
+
+def test_a_log_line_holds_the_records_extra_fields_and_a_utc_timestamp():
+    record = logging.makeLogRecord(
+        {"name": "folio.test", "levelname": "WARNING", "msg": "%s left", "args": ("alice",)}
+    )
+    record.user_id, record.at = 7, object()  # as `extra=` sets them; any value is written
+    line = format_line(record)
+    assert list(line)[:3] == ["levelname", "name", "message"]
+    assert line["message"] == "alice left" and line["user_id"] == 7
+    assert line["at"].startswith("<object object")
+    assert datetime.fromisoformat(line["timestamp"]).utcoffset() == timedelta(0)
+    assert not {"args", "msg", "pathname", "exc_info", "process"} & line.keys()
+
+
+def test_a_log_line_carries_the_traceback_of_a_logged_exception():
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.makeLogRecord({"msg": "failed", "exc_info": sys.exc_info()})
+    line = format_line(record)
+    assert line["exc_info"].startswith("Traceback") and "ValueError: boom" in line["exc_info"]

@@ -11,9 +11,10 @@ import re
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 
+import orjson
 from flask import g, request
-from pythonjsonlogger.orjson import OrjsonFormatter
 
 REQUEST_ID_HEADER = "X-Request-ID"
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -59,6 +60,32 @@ def finish_request(response):
     return response
 
 
+# What every LogRecord has; anything else on a record came from `extra=`.
+RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object per record: level, logger, message, the `extra` fields, the
+    exception if any, and a UTC timestamp.
+
+    Written for the line every request logs: python-json-logger's formatter,
+    with its renames, defaults and field parsing, cost 2.3% of a single post's
+    instructions (callgrind); this one does what Folio's lines need.
+    """
+
+    def format(self, record):
+        line = {"levelname": record.levelname, "name": record.name, "message": record.getMessage()}
+        for key, value in record.__dict__.items():
+            if key not in RECORD_ATTRIBUTES:
+                line[key] = value
+        if record.exc_info:
+            line["exc_info"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            line["stack_info"] = self.formatStack(record.stack_info)
+        line["timestamp"] = datetime.fromtimestamp(record.created, UTC)
+        return orjson.dumps(line, default=str).decode()
+
+
 class StdoutHandler(logging.StreamHandler):
     """Writes to whatever sys.stdout is at the time (it is replaced by test capture)."""
 
@@ -77,9 +104,7 @@ def configure_logging(app):
     folio.setLevel(app.config["LOG_LEVEL"])
     if not any(getattr(h, "folio_handler", False) for h in folio.handlers):
         handler = StdoutHandler()
-        # orjson's formatter: a third faster than the json one, for a line every request.
-        line = OrjsonFormatter("%(levelname)s %(name)s %(message)s", timestamp=True)
-        handler.setFormatter(line)
+        handler.setFormatter(JsonLineFormatter())
         handler.folio_handler = True
         folio.addHandler(handler)
     folio.propagate = app.testing  # pytest's caplog listens on the root logger
