@@ -4,7 +4,10 @@ import random
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
+from app.extensions import db
+from app.models import User
 from app.schemas.fields import UTCDateTime
 
 
@@ -46,3 +49,14 @@ def test_the_fraction_is_left_out_when_zero_unless_milliseconds_are_asked_for():
 def test_only_the_written_timespecs_are_accepted():
     with pytest.raises(ValueError, match="timespec"):
         UTCDateTime(timespec="minutes")
+
+
+def test_stored_times_read_back_marked_utc(app, make_user):
+    """On SQLite the column type marks them; on PostgreSQL the UTC session does."""
+    make_user("alice")
+    with app.app_context():
+        user = db.session.scalars(select(User)).one()
+        read = db.session.execute(select(User.created_at)).scalar_one()
+        for value in (user.created_at, read):
+            assert value.tzinfo is UTC
+        assert abs(datetime.now(UTC) - read) < timedelta(minutes=5)
