@@ -9,9 +9,10 @@ request that draws it is still all-or-nothing.
 """
 
 import threading
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 from app.core import database
@@ -131,7 +132,6 @@ def test_connections_lent_for_reading_come_back_transactional(app, client, alice
 def test_a_read_runs_in_autocommit(app, client, alice):
     """One round trip per read: in autocommit psycopg sends no BEGIN before the
     SELECT, so no ROLLBACK follows it either."""
-    from sqlalchemy import event
 
     publish(client, alice)
     with app.app_context():
@@ -147,3 +147,37 @@ def test_a_read_runs_in_autocommit(app, client, alice):
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert seen == [True]
+
+
+@contextmanager
+def rollbacks_of(app):
+    """The rollbacks SQLAlchemy runs on the app's engine while the block runs."""
+    with app.app_context():
+        engine = db.engine
+    seen = []
+
+    def record(connection):
+        seen.append(connection)
+
+    event.listen(engine, "rollback", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "rollback", record)
+
+
+@pytest.mark.postgres
+def test_a_kept_connection_in_autocommit_is_not_rolled_back_after_each_read(app, client, alice):
+    publish(client, alice)
+    with rollbacks_of(app) as rollbacks:
+        for _ in range(3):
+            assert client.get(f"{API}/posts").status_code == 200
+    assert rollbacks == []
+
+
+@pytest.mark.postgres
+def test_a_kept_connection_is_rolled_back_after_an_error(app):
+    with rollbacks_of(app) as rollbacks, app.test_request_context():
+        database.reading_connection().execute(text("SELECT 1"))
+        database.close_reading_connection(RuntimeError("the view failed"))
+    assert len(rollbacks) == 1

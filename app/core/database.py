@@ -147,10 +147,15 @@ def forget_on_dispose(engine):
     forget_kept_connection(engine)
 
 
-def close_reading_connection(_error=None):
-    """At teardown: a kept connection ends its transaction (SQLite's read snapshot;
-    on PostgreSQL, in autocommit, nothing but SQLAlchemy's bookkeeping), any other
-    goes back to the pool."""
+def close_reading_connection(error=None):
+    """At teardown: a kept connection ends its transaction (SQLite's read snapshot),
+    any other goes back to the pool.
+
+    On PostgreSQL a kept connection runs in autocommit, so each statement was its
+    own transaction and there is nothing to end: SQLAlchemy's bookkeeping for the
+    rollback cost 2.5% of a single post's CPU under load. After an error it rolls
+    back all the same.
+    """
     connection = g.pop("reading_connection", None)
     if connection is None:
         return
@@ -158,10 +163,20 @@ def close_reading_connection(_error=None):
     if connection is not kept:
         connection.close()
         return
+    if error is None and idle_in_autocommit(connection.connection.dbapi_connection):
+        return
     try:
         connection.rollback()
     except Exception:  # the connection died mid-request: the next one takes another
         forget_kept_connection(connection.engine)
+
+
+def idle_in_autocommit(dbapi_connection):
+    return (
+        isinstance(dbapi_connection, psycopg.Connection)
+        and dbapi_connection.autocommit
+        and dbapi_connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    )
 
 
 def init_reading_connections(app):
