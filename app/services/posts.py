@@ -323,7 +323,11 @@ def feed(*, profiles=False):
     """Published posts by the authors the viewer follows, built once per process:
     the viewer is the `viewer_params` parameter."""
     followed = select(Follow.followee_id).where(Follow.follower_id == bindparam(VIEWER_ID))
-    return published_select(True, profiles).where(Post.author_id.in_(followed))
+    # Without it PostgreSQL walks every published post, newest first, looking for
+    # 21 by the followed authors: 312 ms on 100,000 posts for a viewer who follows
+    # nobody. Uncorrelated, it is checked once, before the walk.
+    follows_anyone = followed.exists()
+    return published_select(True, profiles).where(follows_anyone, Post.author_id.in_(followed))
 
 
 def category_by_slug(slug):
