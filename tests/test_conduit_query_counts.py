@@ -8,14 +8,14 @@ per row. Each test counts the statements of a page of 5 and a page of 50.
 import pytest
 
 from tests.conduit_helpers import API, comment_on, signed_up, write_article
-from tests.test_query_counts import counted_statements
+from tests.sql_helpers import engine_events
 
 ARTICLES = 60
 
 
 def statements_for(app, client, path, headers=None, expected=None):
     client.get(path, headers=headers)  # warm up: first connections, caches
-    with counted_statements(app) as statements:
+    with engine_events(app, "before_cursor_execute") as statements:
         response = client.get(path, headers=headers)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()

@@ -9,13 +9,14 @@ import re
 from collections import Counter as Tally
 from itertools import zip_longest
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import Counter, Tag
 from app.services import counters
 from tests.conduit_helpers import signed_up, write_article
 from tests.content_helpers import API, create_post, post_url, publish
+from tests.sql_helpers import engine_events, sent_statements
 from tests.test_races import run_concurrently
 
 
@@ -219,20 +220,10 @@ def test_recount_repairs_counts_after_a_bulk_load(app, client, alice):
 
 
 def statements_sent(app, client, path):
-    with app.app_context():
-        engine = db.engine
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with engine_events(app, "before_cursor_execute") as calls:
         response = client.get(path)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 200, response.get_json()
-    return response.get_json(), seen
+    return response.get_json(), sent_statements(calls)
 
 
 def counts_posts(statements):

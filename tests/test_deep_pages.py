@@ -9,12 +9,13 @@ request sent and counts the rows the plan read.
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 
 from app.core import page_anchors
 from app.extensions import db
 from app.models import Post
 from app.services import counters
+from tests.sql_helpers import captured_posts_query, rows_read
 
 pytestmark = pytest.mark.postgres
 
@@ -45,43 +46,6 @@ def many_posts(app, make_user):
         counters.recount()  # the rows went in around the services that keep the counts
         db.session.execute(text("ANALYZE posts"))
         db.session.commit()
-
-
-def captured_posts_query(app, client, path):
-    """The SELECT over posts that serving `path` sent, with its parameters."""
-    with app.app_context():
-        engine = db.engine
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if "\nFROM posts" in statement and "LIMIT" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return seen[0]
-
-
-def rows_read(app, statement, parameters, alias=None):
-    """Rows the plan's scans produced, from EXPLAIN ANALYZE (only those of the
-    table reference `alias`, when given)."""
-    with app.app_context(), db.engine.connect() as connection:
-        raw = connection.connection.dbapi_connection
-        with raw.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters)
-            plan = cursor.fetchone()[0][0]["Plan"]
-        raw.rollback()
-    return max_rows_in_scans(plan, alias)
-
-
-def max_rows_in_scans(node, alias=None):
-    own = node["Actual Rows"] * node.get("Actual Loops", 1) if "Scan" in node["Node Type"] else 0
-    if node.get("Parent Relationship") == "SubPlan" or alias not in (None, node.get("Alias")):
-        own = 0  # per-row counts for the rows shown, or another table reference
-    return max([own, *(max_rows_in_scans(child, alias) for child in node.get("Plans", []))])
 
 
 def cursor_after(client, pages):

@@ -12,6 +12,7 @@ import pytest
 
 from app.core import page_anchors
 from tests.content_helpers import API, create_post, post_url, publish
+from tests.sql_helpers import engine_events, sent_statements
 
 pytestmark = pytest.mark.postgres
 
@@ -82,22 +83,8 @@ def test_pages_follow_the_list_when_it_changes(client, alice, listed):
 
 def test_deep_pages_seek_from_an_anchor(app, client, listed):
     """The page past the fourth anchor skips only what lies beyond it."""
-    from sqlalchemy import event
-
-    from app.extensions import db
-
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if "OFFSET" in statement or "LIMIT" in statement:
-            seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with engine_events(app, "before_cursor_execute") as calls:
         page(client, "-published_at", 8, 3)  # rows 21 to 23: anchor 20, then skip 1
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    seen = [s for s in sent_statements(calls) if "OFFSET" in s or "LIMIT" in s]
     assert any("OFFSET 1" in statement for statement in seen), seen
     assert not any("OFFSET 21" in statement for statement in seen), seen

@@ -5,12 +5,8 @@ few queries for the whole page, never one per row. Each test counts the
 statements two requests run, for a page of 5 and a page of 50 rows.
 """
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
-from app.extensions import db
 from tests.content_helpers import (
     API,
     add_comment,
@@ -20,30 +16,14 @@ from tests.content_helpers import (
     publish,
     sign_up,
 )
+from tests.sql_helpers import engine_events, sent_statements
 
 POSTS = 60
 
 
-@contextmanager
-def counted_statements(app):
-    """Collect every SQL statement the app's engine sends while the block runs."""
-    with app.app_context():
-        engine = db.engine
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def statements_for(app, client, path, headers=None, expected_items=None):
     client.get(path, headers=headers)  # warm up: first connections, caches
-    with counted_statements(app) as statements:
+    with engine_events(app, "before_cursor_execute") as statements:
         response = client.get(path, headers=headers)
     assert response.status_code == 200, response.get_json()
     assert statements, "no statement was counted: is the listener on the app's engine?"
@@ -183,6 +163,6 @@ def test_a_signed_in_list_checks_the_token_once(app, client, users):
     """auth_optional verifies the token; views asking who the viewer is must not redo it."""
     headers = users["alice"]
     client.get(f"{API}/posts", headers=headers)
-    with counted_statements(app) as statements:
+    with engine_events(app, "before_cursor_execute") as calls:
         assert client.get(f"{API}/posts", headers=headers).status_code == 200
-    assert len([s for s in statements if "token_families" in s]) == 1
+    assert len([s for s in sent_statements(calls) if "token_families" in s]) == 1

@@ -9,15 +9,15 @@ request that draws it is still all-or-nothing.
 """
 
 import threading
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from app.core import database
 from app.extensions import db
 from tests.content_helpers import API, post_url, publish
+from tests.sql_helpers import engine_events
 
 
 def checked_out(app):
@@ -134,42 +134,15 @@ def test_a_read_runs_in_autocommit(app, client, alice):
     SELECT, so no ROLLBACK follows it either."""
 
     publish(client, alice)
-    with app.app_context():
-        engine = db.engine
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(conn.connection.dbapi_connection.autocommit)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with engine_events(app, "before_cursor_execute") as calls:
         assert client.get(f"{API}/posts").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert seen == [True]
-
-
-@contextmanager
-def rollbacks_of(app):
-    """The rollbacks SQLAlchemy runs on the app's engine while the block runs."""
-    with app.app_context():
-        engine = db.engine
-    seen = []
-
-    def record(connection):
-        seen.append(connection)
-
-    event.listen(engine, "rollback", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "rollback", record)
+    assert [conn.connection.dbapi_connection.autocommit for conn, *_ in calls] == [True]
 
 
 @pytest.mark.postgres
 def test_a_kept_connection_in_autocommit_is_not_rolled_back_after_each_read(app, client, alice):
     publish(client, alice)
-    with rollbacks_of(app) as rollbacks:
+    with engine_events(app, "rollback") as rollbacks:
         for _ in range(3):
             assert client.get(f"{API}/posts").status_code == 200
     assert rollbacks == []
@@ -177,7 +150,7 @@ def test_a_kept_connection_in_autocommit_is_not_rolled_back_after_each_read(app,
 
 @pytest.mark.postgres
 def test_a_kept_connection_is_rolled_back_after_an_error(app):
-    with rollbacks_of(app) as rollbacks, app.test_request_context():
+    with engine_events(app, "rollback") as rollbacks, app.test_request_context():
         database.reading_connection().execute(text("SELECT 1"))
         database.close_reading_connection(RuntimeError("the view failed"))
     assert len(rollbacks) == 1

@@ -46,8 +46,5 @@ class LazyDescription(Sequence):
             self._columns = psycopg.Cursor.description.fget(self._cursor)
         return self._columns[index]
 
-    def __eq__(self, other):
-        return list(self) == other
-
     def __repr__(self):
         return repr(list(self))
