@@ -13,11 +13,29 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+from jwt.algorithms import get_default_algorithms
+from limits import parse_many
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 MIN_SECRET_BYTES = 32
 # An origin as browsers send it: scheme, host and optional port, nothing else.
 ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+# --- Checked settings: a mistake stops the start, never a later 500 or a silent default.
+# What PyJWT can sign with; "none" would accept unsigned tokens.
+SIGNING_ALGORITHMS = sorted(set(get_default_algorithms()) - {"none"})
+# Database URL schemes Folio runs on. Platforms that run the Procfile (Heroku,
+# Dokku) give postgres://, which SQLAlchemy no longer reads, and postgresql://
+# would pick psycopg2, which is not installed: both mean psycopg 3.
+DATABASE_SCHEMES = {
+    "sqlite": "sqlite",
+    "postgresql+psycopg": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+}
 
 
 class ConfigError(RuntimeError):
@@ -50,7 +68,7 @@ class Config:
         self._environ = os.environ if environ is None else environ
         self.SECRET_KEY = self.env_str("SECRET_KEY", self.DEFAULT_SECRET_KEY)
         self.JWT_SECRET_KEY = self.env_str("JWT_SECRET_KEY", self.DEFAULT_JWT_SECRET_KEY)
-        self.JWT_ALGORITHM = self.env_str("JWT_ALGORITHM", "HS256")
+        self.JWT_ALGORITHM = self.env_algorithm("JWT_ALGORITHM", "HS256")
         self.JWT_PRIVATE_KEY_FILE = self.env_str("JWT_PRIVATE_KEY_FILE")
         self.JWT_PUBLIC_KEY_FILE = self.env_str("JWT_PUBLIC_KEY_FILE")
         self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(
@@ -59,7 +77,7 @@ class Config:
         self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(
             seconds=self.env_int("JWT_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
         )
-        self.SQLALCHEMY_DATABASE_URI = self.env_str(
+        self.SQLALCHEMY_DATABASE_URI = self.env_database_url(
             self.DATABASE_URL_VARIABLE, self.DEFAULT_DATABASE_URL
         )
         self.DB_POOL_SIZE = self.env_int("DB_POOL_SIZE", 5)
@@ -97,9 +115,13 @@ class Config:
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
         self.RATELIMIT_SWALLOW_ERRORS = True
         self.RATELIMIT_KEY_PREFIX = "folio"
-        self.RATELIMIT_DEFAULT = self.env_str("RATELIMIT_DEFAULT", self.DEFAULT_RATELIMIT)
-        self.RATELIMIT_LOGIN_PER_ACCOUNT = self.env_str("RATELIMIT_LOGIN_PER_ACCOUNT", "5/minute")
-        self.RATELIMIT_LOGIN_PER_ADDRESS = self.env_str("RATELIMIT_LOGIN_PER_ADDRESS", "20/minute")
+        self.RATELIMIT_DEFAULT = self.env_limits("RATELIMIT_DEFAULT", self.DEFAULT_RATELIMIT)
+        self.RATELIMIT_LOGIN_PER_ACCOUNT = self.env_limits(
+            "RATELIMIT_LOGIN_PER_ACCOUNT", "5/minute"
+        )
+        self.RATELIMIT_LOGIN_PER_ADDRESS = self.env_limits(
+            "RATELIMIT_LOGIN_PER_ADDRESS", "20/minute"
+        )
 
     def env_str(self, name, default=None):
         value = self._environ.get(name)
@@ -125,6 +147,54 @@ class Config:
         if value not in choices:
             raise ConfigError(f"{name} must be one of {', '.join(sorted(choices))}, got {value!r}")
         return value
+
+    def env_algorithm(self, name, default):
+        """Checked here: PyJWT fails only when the first token is made (a 500 per login)."""
+        value = self.env_str(name, default)
+        if value not in SIGNING_ALGORITHMS:
+            choices = ", ".join(SIGNING_ALGORITHMS)
+            raise ConfigError(f"{name} must be one of {choices}, got {value!r}")
+        return value
+
+    def env_limits(self, name, default):
+        """Rate limits as Flask-Limiter reads them (`5/minute; 100/hour`).
+
+        Checked here because Flask-Limiter skips a limit it cannot parse, so a
+        typo would mean no limit at all. Empty means no limit (TestingConfig's
+        blanket default).
+        """
+        value = self.env_str(name, default)
+        if value:
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ConfigError(
+                    f"{name} must be rate limits such as '300/minute' or "
+                    f"'5 per second; 100/hour', got {value!r}"
+                ) from None
+        return value
+
+    def env_database_url(self, name, default):
+        """A SQLAlchemy URL on a scheme Folio runs on, spelled as SQLAlchemy needs it.
+
+        Only the scheme is ever quoted back: the rest may hold a password.
+        """
+        value = self.env_str(name, default)
+        if value is None:
+            return None
+        scheme, separator, rest = value.partition("://")
+        if not separator or scheme.lower() not in DATABASE_SCHEMES:
+            given = f"{scheme}://" if separator else "no scheme"
+            raise ConfigError(
+                f"{name} must start with sqlite:// or postgresql:// "
+                f"(postgres:// and postgresql+psycopg:// work too), got {given}"
+            )
+        url = f"{DATABASE_SCHEMES[scheme.lower()]}://{rest}"
+        try:
+            make_url(url).port  # noqa: B018 - the port is parsed on first read
+        except (ArgumentError, ValueError):
+            raise ConfigError(f"{name} is not a valid database URL") from None
+        return url
 
     def env_origins(self, name, default):
         """A comma-separated list of origins, or `*` for any origin.
