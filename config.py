@@ -3,13 +3,18 @@
 `APP_ENV` chooses the class (development, testing, production; default
 development). A class reads the environment when it is instantiated, not at
 import, so tests can build one from any mapping. Every setting is documented in
-the README's configuration table: keep the two in step. Production refuses to
-start with weak or missing secrets rather than run with a default anyone can
-read in this file.
+the README's configuration table: keep the two in step.
+
+No secret is written in this repository: development and testing make their
+own, once per checkout, under `instance/secrets/`; production refuses to start
+with weak or missing secrets, and every environment refuses a value that was
+ever published here (old defaults live on in the history).
 """
 
 import os
 import re
+import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -38,8 +43,60 @@ DATABASE_SCHEMES = {
 }
 
 
+# --- Secrets: none published, none accepted once published.
+SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY")
+SECRETS_DIR = INSTANCE_DIR / "secrets"  # gitignored, like all of instance/
+MAKE_A_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+# Every value ever assigned to a secret in this repository: the old development
+# and testing defaults, the .env.example placeholders, and fixed values once
+# used by the test servers and the benchmark. They stay readable in the git
+# history forever. tests/test_secrets.py fails when a new one is written.
+PUBLISHED_SECRETS = frozenset(
+    {
+        "dev-secret-key-not-for-production-use-0000",
+        "dev-jwt-secret-key-not-for-production-000",
+        "testing-secret-key-0123456789abcdef0123",
+        "testing-jwt-secret-key-0123456789abcdef",
+        "change-me-to-at-least-32-random-bytes-000000",
+        "change-me-to-at-least-32-random-bytes-00000",
+        "server-test-secret-key-0123456789abcdef",
+        "server-test-jwt-secret-0123456789abcdef",
+        "bench-secret-key-not-for-production-0123456789",
+        "bench-jwt-secret-key-not-for-production-0123456",
+    }
+)
+
+
 class ConfigError(RuntimeError):
     """The configuration cannot run safely; the message names what to set."""
+
+
+def checkout_secret(name, directory=SECRETS_DIR):
+    """This checkout's own random value for `name`, made on first use and kept.
+
+    Made in a private temporary file, then hard-linked into place: a link never
+    replaces an existing file, so when several processes start at once on a
+    fresh checkout (gunicorn workers, the reloader, a second terminal) exactly
+    one value is written and every process reads that one.
+    """
+    path = directory / name
+    try:
+        if not path.exists():
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            descriptor, draft = tempfile.mkstemp(dir=directory, prefix=f".{name}.")  # 0600
+            try:
+                with os.fdopen(descriptor, "w") as file:
+                    file.write(secrets.token_urlsafe(48) + "\n")
+                os.link(draft, path)
+            except FileExistsError:
+                pass  # another process made it first: use theirs
+            finally:
+                os.unlink(draft)
+        return path.read_text().strip()
+    except OSError as error:
+        raise ConfigError(
+            f"Set {name}, or let Folio keep a generated one in {directory} ({error.strerror})"
+        ) from None
 
 
 class Config:
@@ -48,8 +105,8 @@ class Config:
     APP_ENV = "base"
     DEBUG = False
     TESTING = False
-    DEFAULT_SECRET_KEY = None
-    DEFAULT_JWT_SECRET_KEY = None
+    # Development and testing make their own secrets when none is set.
+    MAKES_SECRETS = False
     DEFAULT_DATABASE_URL = None
     DATABASE_URL_VARIABLE = "DATABASE_URL"
     # argon2id (time cost, memory KiB, parallelism): argon2-cffi's RFC 9106 low-memory profile.
@@ -66,8 +123,8 @@ class Config:
 
     def __init__(self, environ=None):
         self._environ = os.environ if environ is None else environ
-        self.SECRET_KEY = self.env_str("SECRET_KEY", self.DEFAULT_SECRET_KEY)
-        self.JWT_SECRET_KEY = self.env_str("JWT_SECRET_KEY", self.DEFAULT_JWT_SECRET_KEY)
+        self.SECRET_KEY = self.env_secret("SECRET_KEY")
+        self.JWT_SECRET_KEY = self.env_secret("JWT_SECRET_KEY")
         self.JWT_ALGORITHM = self.env_algorithm("JWT_ALGORITHM", "HS256")
         self.JWT_PRIVATE_KEY_FILE = self.env_str("JWT_PRIVATE_KEY_FILE")
         self.JWT_PUBLIC_KEY_FILE = self.env_str("JWT_PUBLIC_KEY_FILE")
@@ -126,6 +183,12 @@ class Config:
     def env_str(self, name, default=None):
         value = self._environ.get(name)
         return default if value is None or value.strip() == "" else value.strip()
+
+    def env_secret(self, name):
+        value = self.env_str(name)
+        if value is None and self.MAKES_SECRETS:
+            return checkout_secret(name)
+        return value
 
     def env_int(self, name, default):
         value = self.env_str(name)
@@ -214,6 +277,12 @@ class Config:
 
     def validate(self):
         """Fail fast on settings this environment cannot run with."""
+        for name in SECRET_NAMES:
+            if getattr(self, name) in PUBLISHED_SECRETS:
+                raise ConfigError(
+                    f"Set {name} to a new random value: the one given is published "
+                    f"in Folio's repository ({MAKE_A_SECRET})"
+                )
         if self.JWT_ALGORITHM[:2] in ("RS", "ES", "PS", "Ed"):
             for name in ("JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEY_FILE"):
                 if not getattr(self, name) or not Path(getattr(self, name)).is_file():
@@ -227,9 +296,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     APP_ENV = "development"
-    # Public by design so `make run` needs no setup; production refuses them.
-    DEFAULT_SECRET_KEY = "dev-secret-key-not-for-production-use-0000"
-    DEFAULT_JWT_SECRET_KEY = "dev-jwt-secret-key-not-for-production-000"
+    MAKES_SECRETS = True  # so `make run` needs no setup, and no published value signs
     DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'folio.db'}"
     DEFAULT_CORS_ORIGINS = "*"
 
@@ -237,8 +304,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     APP_ENV = "testing"
     TESTING = True
-    DEFAULT_SECRET_KEY = "testing-secret-key-0123456789abcdef0123"
-    DEFAULT_JWT_SECRET_KEY = "testing-jwt-secret-key-0123456789abcdef"
+    MAKES_SECRETS = True
     DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'test.db'}"
     DATABASE_URL_VARIABLE = "TEST_DATABASE_URL"
     # Cheap hashing keeps the suite fast; the algorithm and code path are the same.
@@ -252,12 +318,12 @@ class ProductionConfig(Config):
     APP_ENV = "production"
 
     def validate(self):
-        for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+        for name in SECRET_NAMES:
             value = getattr(self, name)
             if not value or len(value.encode()) < MIN_SECRET_BYTES:
                 raise ConfigError(
                     f"Set {name} to a random value of at least {MIN_SECRET_BYTES} bytes "
-                    "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                    f"({MAKE_A_SECRET})"
                 )
         super().validate()
 

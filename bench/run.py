@@ -15,6 +15,7 @@ Everything is bounded: about 20 s per scenario, one seeding when the size change
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -35,10 +36,8 @@ from bench import load, report  # noqa: E402
 SERVER_LOG = ROOT / "bench" / "results" / "servers.log.tmp"  # gunicorn's own messages
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/folio_bench"
 PASSWORD = "folio-demo-password"  # app.services.seeding.SEED_PASSWORD
-SECRETS = {
-    "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
-    "JWT_SECRET_KEY": "bench-jwt-secret-key-not-for-production-0123456",
-}
+# Made per run: production refuses any value written in the repository.
+SECRETS = {name: secrets.token_urlsafe(48) for name in ("SECRET_KEY", "JWT_SECRET_KEY")}
 
 
 def arguments():

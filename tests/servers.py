@@ -10,6 +10,7 @@
 import http.client
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -55,6 +56,10 @@ def wait_until(condition, timeout_s, message):
         time.sleep(0.05)
 
 
+# Made per test run: a value written here would be published, and production refuses those.
+SERVER_SECRETS = {name: secrets.token_urlsafe(48) for name in ("SECRET_KEY", "JWT_SECRET_KEY")}
+
+
 def production_env(**settings):
     """The environment of a production-configured Folio, without the test runner's settings."""
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "PROMETHEUS"))}
@@ -62,8 +67,8 @@ def production_env(**settings):
     return {
         **keep,
         "APP_ENV": "production",
-        "SECRET_KEY": "server-test-secret-key-0123456789abcdef",
-        "JWT_SECRET_KEY": "server-test-jwt-secret-0123456789abcdef",
+        **SERVER_SECRETS,
+        "TRUSTED_HOSTS": "127.0.0.1,localhost",
         "HOST": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
         **{name: str(value) for name, value in settings.items()},
