@@ -275,8 +275,14 @@ class Config:
                 )
         return origins
 
-    def validate(self):
-        """Fail fast on settings this environment cannot run with."""
+    def validate(self, serving=True):
+        """Fail fast on settings this environment cannot run with.
+
+        `serving` is False for commands that serve no request (`flask db upgrade`
+        and the other operator commands): what protects serving alone (the
+        secrets must be present) is then not required. A value that is given is
+        always checked.
+        """
         for name in SECRET_NAMES:
             if getattr(self, name) in PUBLISHED_SECRETS:
                 raise ConfigError(
@@ -290,7 +296,7 @@ class Config:
         if not self.SQLALCHEMY_DATABASE_URI:
             raise ConfigError(
                 f"Set {self.DATABASE_URL_VARIABLE} "
-                "(e.g. postgresql+psycopg://user:password@host:5432/folio)"
+                "(e.g. postgresql://user:password@host:5432/folio)"
             )
 
 
@@ -317,15 +323,19 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     APP_ENV = "production"
 
-    def validate(self):
+    def validate(self, serving=True):
         for name in SECRET_NAMES:
             value = getattr(self, name)
+            # Unset and not serving: nothing can sign or verify a token
+            # (flask-jwt-extended refuses to work without a key).
+            if value is None and not serving:
+                continue
             if not value or len(value.encode()) < MIN_SECRET_BYTES:
                 raise ConfigError(
                     f"Set {name} to a random value of at least {MIN_SECRET_BYTES} bytes "
                     f"({MAKE_A_SECRET})"
                 )
-        super().validate()
+        super().validate(serving)
 
 
 CONFIGS = {
@@ -335,8 +345,11 @@ CONFIGS = {
 }
 
 
-def load_config(name=None, environ=None):
-    """The validated configuration for `name`, or for `APP_ENV` when not given."""
+def load_config(name=None, environ=None, *, serving=True):
+    """The validated configuration for `name`, or for `APP_ENV` when not given.
+
+    `serving=False` for a process that will serve no request (see `validate`).
+    """
     environ = os.environ if environ is None else environ
     name = name or environ.get("APP_ENV") or "development"
     if name not in CONFIGS:
@@ -347,5 +360,5 @@ def load_config(name=None, environ=None):
 
         load_dotenv(BASE_DIR / ".env", override=False)
     config = CONFIGS[name](environ)
-    config.validate()
+    config.validate(serving)
     return config

@@ -4,16 +4,23 @@ A configuration mistake must stop the start with one line naming the variable
 (no traceback, no later 500), whichever command met it first.
 """
 
+import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from config import BASE_DIR
+from app.migration_check import scratch_database
+from config import BASE_DIR, MAKE_A_SECRET, PUBLISHED_SECRETS
+from tests.conftest import POSTGRES_URL
 from tests.servers import free_port, production_env
 
 FLASK_RELEASE = [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"]
 GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+SECRET_KEY_MISSING = f"Set SECRET_KEY to a random value of at least 32 bytes ({MAKE_A_SECRET})"
 
 
 def run(command, env, timeout=60):
@@ -44,3 +51,88 @@ def test_a_configuration_mistake_stops_the_start_with_one_line(tmp_path, command
     assert status != 0
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"folio: configuration error: {setting} must "), lines
+
+
+def bare_env(**settings):
+    """Only what an operator would set: no secrets, no test runner settings."""
+    path = f"{Path(sys.executable).parent}:/usr/bin:/bin"  # flask and gunicorn, as installed
+    return {"PATH": path, **{name: str(value) for name, value in settings.items()}}
+
+
+def tables_of(database):
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {name for (name,) in rows}
+
+
+def test_the_documented_migration_command_needs_only_the_database_url(tmp_path):
+    """`docker run --rm -e DATABASE_URL=... folio flask --app wsgi db upgrade`, minus docker
+    (the image sets APP_ENV=production): migrating signs and checks no token."""
+    database = tmp_path / "folio.db"
+    env = bare_env(APP_ENV="production", DATABASE_URL=f"sqlite:///{database}")
+    status, lines = run(FLASK_RELEASE, env)
+    assert status == 0, lines
+    assert {"alembic_version", "users", "posts"} <= tables_of(database)
+
+
+def test_serving_with_flask_run_still_needs_the_secrets(tmp_path):
+    env = bare_env(APP_ENV="production", DATABASE_URL=f"sqlite:///{tmp_path / 'folio.db'}")
+    command = [*FLASK_RELEASE[:-2], "run", "--port", str(free_port())]
+    status, lines = run(command, env)
+    assert status != 0
+    assert lines == [f"folio: configuration error: {SECRET_KEY_MISSING}"]
+
+
+def test_commands_that_need_no_secret_still_refuse_a_published_one(tmp_path):
+    published = sorted(PUBLISHED_SECRETS)[0]
+    env = bare_env(
+        APP_ENV="production",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'folio.db'}",
+        JWT_SECRET_KEY=published,
+    )
+    status, lines = run(FLASK_RELEASE, env)
+    assert status != 0
+    assert len(lines) == 1 and lines[0].startswith(
+        "folio: configuration error: Set JWT_SECRET_KEY to a new random value"
+    )
+
+
+def procfile(process):
+    lines = (BASE_DIR / "Procfile").read_text().splitlines()
+    return next(line.split(":", 1)[1].strip() for line in lines if line.startswith(f"{process}:"))
+
+
+def test_the_procfile_release_step_migrates_with_only_the_database_url(tmp_path):
+    database = tmp_path / "folio.db"
+    status, lines = run(
+        ["sh", "-c", procfile("release")], bare_env(DATABASE_URL=f"sqlite:///{database}")
+    )
+    assert status == 0, lines
+    assert "alembic_version" in tables_of(database)
+
+
+def test_the_procfile_release_step_refuses_to_run_without_a_database(tmp_path):
+    """Without APP_ENV it used to run the development configuration, which
+    migrates a SQLite file in the checkout and reports success."""
+    status, lines = run(["sh", "-c", procfile("release")], bare_env())
+    assert status != 0
+    assert lines == [
+        "folio: configuration error: Set DATABASE_URL (e.g. postgresql://user:password@host:5432/folio)"
+    ]
+
+
+@pytest.mark.postgres
+def test_the_procfile_release_step_takes_a_platforms_postgres_url():
+    """Heroku and Dokku set DATABASE_URL=postgres://...: it crashed with NoSuchModuleError."""
+    with scratch_database(make_url(POSTGRES_URL)) as url:
+        platform_url = make_url(url).set(drivername="postgres").render_as_string(False)
+        status, lines = run(["sh", "-c", procfile("release")], bare_env(DATABASE_URL=platform_url))
+        assert status == 0, lines
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                assert (
+                    connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+                )
+        finally:
+            engine.dispose()
