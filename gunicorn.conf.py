@@ -6,8 +6,17 @@ Run: `gunicorn -c gunicorn.conf.py wsgi:app` (after `flask db upgrade`).
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
+
+# Under gunicorn Folio serves the network: without APP_ENV that means the
+# production configuration (which refuses to start without secrets), never the
+# development one with its laptop defaults. Decided here, before gunicorn
+# imports the app, and said once, as the first line of the start-up.
+if not os.environ.get("APP_ENV", "").strip():
+    os.environ["APP_ENV"] = "production"
+    print("folio: APP_ENV not set; running the production configuration", file=sys.stderr)
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 

@@ -4,6 +4,7 @@ A configuration mistake must stop the start with one line naming the variable
 (no traceback, no later 500), whichever command met it first.
 """
 
+import http.client
 import sqlite3
 import subprocess
 import sys
@@ -16,10 +17,11 @@ from sqlalchemy.engine import make_url
 from app.migration_check import scratch_database
 from config import BASE_DIR, MAKE_A_SECRET, PUBLISHED_SECRETS
 from tests.conftest import POSTGRES_URL
-from tests.servers import free_port, production_env
+from tests.servers import Gunicorn, free_port, production_env
 
 FLASK_RELEASE = [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"]
 GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+PRODUCTION_ANNOUNCED = "folio: APP_ENV not set; running the production configuration"
 SECRET_KEY_MISSING = f"Set SECRET_KEY to a random value of at least 32 bytes ({MAKE_A_SECRET})"
 
 
@@ -136,3 +138,37 @@ def test_the_procfile_release_step_takes_a_platforms_postgres_url():
                 )
         finally:
             engine.dispose()
+
+
+def headers_of(port, path, headers):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status, dict(response.getheaders())
+    finally:
+        connection.close()
+
+
+def test_gunicorn_without_app_env_runs_production_and_refuses_without_secrets(tmp_path):
+    env = bare_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'folio.db'}", HOST="127.0.0.1", PORT=free_port()
+    )
+    status, lines = run(GUNICORN, env)
+    assert status != 0
+    assert lines == [PRODUCTION_ANNOUNCED, f"folio: configuration error: {SECRET_KEY_MISSING}"]
+
+
+def test_gunicorn_without_app_env_serves_the_production_configuration(tmp_path):
+    env = production_env(DATABASE_URL=f"sqlite:///{tmp_path / 'folio.db'}")
+    del env["APP_ENV"]
+    server = Gunicorn(env, tmp_path / "gunicorn.log").start()
+    try:
+        # Development lets any origin call the API; production none until named.
+        status, headers = headers_of(server.port, "/health", {"Origin": "https://evil.example"})
+        assert status == 200
+        assert "Access-Control-Allow-Origin" not in headers
+    finally:
+        server.stop()
+    assert (tmp_path / "gunicorn.log").read_text().splitlines().count(PRODUCTION_ANNOUNCED) == 1
