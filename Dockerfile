@@ -1,7 +1,8 @@
 # Folio's production image: gunicorn serving wsgi:app as a non-root user.
 #
 #   docker build -t folio .
-#   docker run -e DATABASE_URL=... -e SECRET_KEY=... -e JWT_SECRET_KEY=... -p 8000:8000 folio
+#   docker run -e DATABASE_URL=... -e SECRET_KEY=... -e JWT_SECRET_KEY=... \
+#       -e TRUSTED_HOSTS=api.example.com -p 8000:8000 folio
 #
 # Run `flask --app wsgi db upgrade` once per release before the new version
 # serves (docker-compose.yml does it on start; see the README).
@@ -35,7 +36,8 @@ RUN python -m compileall -q app config.py wsgi.py gunicorn.conf.py
 USER folio
 EXPOSE 8000
 # Liveness only: readiness (/health/ready) depends on the database, and a
-# database outage must not get healthy API containers restarted.
+# database outage must not get healthy API containers restarted. The check
+# names the first of TRUSTED_HOSTS: Folio refuses (400) any other Host.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request as r; host = os.environ.get('TRUSTED_HOSTS', 'localhost').split(',')[0].strip().lstrip('.'); r.urlopen(r.Request('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), headers={'Host': host}), timeout=4)"]
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]

@@ -43,6 +43,10 @@ DATABASE_SCHEMES = {
 }
 
 
+# --- Trusted hosts: the Host header is reflected in Link and Location headers.
+# A host name, or .example.com for it and every subdomain (werkzeug ignores a port).
+HOST_NAME = re.compile(r"\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\]")
+
 # --- Secrets: none published, none accepted once published.
 SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY")
 SECRETS_DIR = INSTANCE_DIR / "secrets"  # gitignored, like all of instance/
@@ -159,6 +163,21 @@ class Config:
         self.PROXY_FIX_X_PORT = self.env_int("PROXY_FIX_X_PORT", 0)
         self.PROXY_FIX_X_PREFIX = self.env_int("PROXY_FIX_X_PREFIX", 0)
         self.configure_rate_limits()
+        self.configure_trusted_hosts()
+
+    def configure_trusted_hosts(self):
+        """Flask answers a request for any other host 400 (problem details here),
+        so no attacker-chosen host reaches a Link or Location header. None (unset)
+        trusts any host: development and testing; production requires a list."""
+        hosts = [host.strip() for host in (self.env_str("TRUSTED_HOSTS") or "").split(",")]
+        hosts = [host for host in hosts if host]
+        for host in hosts:
+            if not HOST_NAME.fullmatch(host):
+                raise ConfigError(
+                    "TRUSTED_HOSTS entries must be host names such as api.example.com "
+                    f"(or .example.com for every subdomain), got {host!r}"
+                )
+        self.TRUSTED_HOSTS = hosts or None
 
     def configure_rate_limits(self):
         """Every RATELIMIT_* key is set here, for every environment: Flask-Limiter's
@@ -336,6 +355,11 @@ class ProductionConfig(Config):
                     f"({MAKE_A_SECRET})"
                 )
         super().validate(serving)
+        if serving and not self.TRUSTED_HOSTS:
+            raise ConfigError(
+                "Set TRUSTED_HOSTS to the host names clients use "
+                "(comma-separated, e.g. api.example.com,www.example.com)"
+            )
 
 
 CONFIGS = {

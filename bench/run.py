@@ -73,6 +73,7 @@ def folio_env(args):
         "WEB_CONCURRENCY": str(args.workers),
         "GUNICORN_MAX_REQUESTS": "0",  # the memory check needs workers that live on
         "HOST": "127.0.0.1",
+        "TRUSTED_HOSTS": "127.0.0.1,localhost",
         "PORT": str(args.port),
         "LOG_LEVEL": "INFO",
     }
@@ -196,7 +197,7 @@ def deep_cursor(env, database, page):
     Walking 5,000 pages to get it would take minutes; the key of the last row of
     page - 1 comes from SQL and is signed with Folio's own code and secret.
     """
-    os.environ.update({k: env[k] for k in ("APP_ENV", "DATABASE_URL", *SECRETS)})
+    os.environ.update({k: env[k] for k in ("APP_ENV", "DATABASE_URL", "TRUSTED_HOSTS", *SECRETS)})
     from app import create_app
     from app.api.posts import POST_SORTS
     from app.core.pagination import Sort, encode_cursor

@@ -78,10 +78,11 @@ def production_env(**settings):
 class Gunicorn:
     """Folio under gunicorn, configured by gunicorn.conf.py as in production."""
 
-    def __init__(self, env, log_path, app="wsgi:app", workers=1):
+    def __init__(self, env, log_path, app="wsgi:app", workers=1, host="127.0.0.1"):
         self.port = free_port()
         self.workers = workers
         self.app = app
+        self.host = host  # the Host header of its own health checks: one of TRUSTED_HOSTS
         self.log_path = log_path
         self.env = {**env, "PORT": str(self.port), "WEB_CONCURRENCY": str(workers)}
         self.process = None
@@ -99,7 +100,9 @@ class Gunicorn:
     def answers(self):
         assert self.process.poll() is None, f"gunicorn exited; see {self.log_path}"
         try:
-            return call(self.port, "GET", "/health", timeout=2)[0] == 200
+            return (
+                call(self.port, "GET", "/health", headers={"Host": self.host}, timeout=2)[0] == 200
+            )
         except OSError:
             return False
 

@@ -54,7 +54,12 @@ def test_production_refuses_weak_or_missing_settings(environ, named):
 
 def test_production_accepts_strong_settings():
     config = ProductionConfig(
-        {"SECRET_KEY": STRONG, "JWT_SECRET_KEY": STRONG, "DATABASE_URL": PG_URL}
+        {
+            "SECRET_KEY": STRONG,
+            "JWT_SECRET_KEY": STRONG,
+            "DATABASE_URL": PG_URL,
+            "TRUSTED_HOSTS": "api.example.com",
+        }
     )
     config.validate()
     app = create_app(config)

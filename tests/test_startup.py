@@ -5,6 +5,8 @@ A configuration mistake must stop the start with one line naming the variable
 """
 
 import http.client
+import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -169,6 +171,32 @@ def test_gunicorn_without_app_env_serves_the_production_configuration(tmp_path):
         status, headers = headers_of(server.port, "/health", {"Origin": "https://evil.example"})
         assert status == 200
         assert "Access-Control-Allow-Origin" not in headers
+        # Production trusts only TRUSTED_HOSTS (here 127.0.0.1 and localhost).
+        status, headers = headers_of(server.port, "/api/v1/posts", {"Host": "evil.example"})
+        assert (status, headers["Content-Type"]) == (400, "application/problem+json")
+        assert "Link" not in headers
     finally:
         server.stop()
     assert (tmp_path / "gunicorn.log").read_text().splitlines().count(PRODUCTION_ANNOUNCED) == 1
+
+
+def container_health_check():
+    """The Dockerfile's HEALTHCHECK command, run by this test's Python."""
+    dockerfile = (BASE_DIR / "Dockerfile").read_text()
+    command = json.loads(re.search(r"HEALTHCHECK [^\n]*\\\n\s*CMD (\[.*\])", dockerfile)[1])
+    assert command[0] == "python"
+    return [sys.executable, *command[1:]]
+
+
+def test_the_container_health_check_names_a_trusted_host(tmp_path):
+    """In a container Folio trusts its public name, not 127.0.0.1, where the check calls."""
+    env = production_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'folio.db'}", TRUSTED_HOSTS=".example.org"
+    )
+    server = Gunicorn(env, tmp_path / "gunicorn.log", host="example.org").start()
+    try:
+        assert headers_of(server.port, "/health", {})[0] == 400  # Host: 127.0.0.1
+        status, lines = run(container_health_check(), {**env, "PORT": str(server.port)})
+        assert status == 0, lines
+    finally:
+        server.stop()
