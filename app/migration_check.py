@@ -22,6 +22,8 @@ from flask_migrate.cli import db as migrate_commands
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from config import load_config
+
 
 @click.command("check")
 @click.option("-d", "--directory", default=None, help='Migration script directory ("migrations")')
@@ -32,7 +34,9 @@ def check(directory):
 
     url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
     with scratch_database(url) as scratch_url:
-        scratch = create_app(current_app.config["APP_ENV"], SQLALCHEMY_DATABASE_URI=scratch_url)
+        # Serves nothing: like the command itself, needs no secrets (see wsgi.py).
+        config = load_config(current_app.config["APP_ENV"], serving=False)
+        scratch = create_app(config, SQLALCHEMY_DATABASE_URI=scratch_url)
         with scratch.app_context():
             try:
                 flask_migrate.upgrade(directory)

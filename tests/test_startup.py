@@ -200,3 +200,9 @@ def test_the_container_health_check_names_a_trusted_host(tmp_path):
         assert status == 0, lines
     finally:
         server.stop()
+
+
+def test_the_migration_check_needs_only_the_database_url_too(tmp_path):
+    env = bare_env(APP_ENV="production", DATABASE_URL=f"sqlite:///{tmp_path / 'folio.db'}")
+    status, lines = run([*FLASK_RELEASE[:-1], "check"], env)
+    assert status == 0, lines
