@@ -96,11 +96,14 @@ def checkout_secret(name, directory=SECRETS_DIR):
                 pass  # another process made it first: use theirs
             finally:
                 os.unlink(draft)
-        return path.read_text().strip()
+        value = path.read_text().strip()
     except OSError as error:
         raise ConfigError(
             f"Set {name}, or let Folio keep a generated one in {directory} ({error.strerror})"
         ) from None
+    if len(value.encode()) < MIN_SECRET_BYTES:  # emptied or edited by hand: never sign with it
+        raise ConfigError(f"Set {name}, or delete {path} so that Folio makes a new one")
+    return value
 
 
 class Config:

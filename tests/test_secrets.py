@@ -102,6 +102,14 @@ def test_processes_starting_at_once_agree_on_one_secret(tmp_path):
     assert values == {(folder / "SECRET_KEY").read_text().strip()}
 
 
+def test_a_damaged_secret_file_is_refused_not_used(tmp_path):
+    folder = tmp_path / "secrets"
+    folder.mkdir()
+    (folder / "JWT_SECRET_KEY").write_text("\n")
+    with pytest.raises(ConfigError, match=r"^Set JWT_SECRET_KEY, or delete .*JWT_SECRET_KEY"):
+        checkout_secret("JWT_SECRET_KEY", folder)
+
+
 def test_an_unwritable_instance_folder_is_one_line_naming_the_variable(tmp_path):
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("")
