@@ -83,7 +83,13 @@ class Config:
         self.PROXY_FIX_X_HOST = self.env_int("PROXY_FIX_X_HOST", 0)
         self.PROXY_FIX_X_PORT = self.env_int("PROXY_FIX_X_PORT", 0)
         self.PROXY_FIX_X_PREFIX = self.env_int("PROXY_FIX_X_PREFIX", 0)
+        self.configure_token_safety()
         self.configure_rate_limits()
+
+    def configure_token_safety(self):
+        """How long a sign-in counts as recent, a spent refresh token's retry
+        window, and the lifetime of Conduit's tokens (which have no refresh)."""
+        self.JWT_FRESH_SECONDS = self.env_int("JWT_FRESH_SECONDS", 15 * 60)
 
     def configure_rate_limits(self):
         """Every RATELIMIT_* key is set here, for every environment: Flask-Limiter's

@@ -5,6 +5,7 @@ from flask_jwt_extended import current_user, get_jwt, jwt_required
 from werkzeug.exceptions import Conflict, Forbidden, Unauthorized
 
 from app.auth import blp
+from app.core.auth import sign_in_again
 from app.core.errors import problem
 from app.core.openapi import bearer_auth, problems
 from app.core.permissions import auth_required
@@ -12,9 +13,9 @@ from app.core.throttle import login_throttle
 from app.extensions import db
 from app.schemas.user import (
     LoginSchema,
+    OwnProfileUpdateSchema,
     OwnUserSchema,
     PasswordChangeSchema,
-    ProfileUpdateSchema,
     RegisterSchema,
     TokenPairSchema,
     check_password_differs,
@@ -22,6 +23,8 @@ from app.schemas.user import (
 from app.services import accounts, tokens, users
 
 WRONG_CREDENTIALS = "The login or password is wrong, or the account is inactive."
+WRONG_CURRENT_PASSWORD = "The current password is wrong."
+STALE_FOR_EMAIL = "Sign in again, or send current_password, to change your email."
 throttled = login_throttle(lambda body: body.get("login"))
 
 
@@ -102,13 +105,23 @@ def me():
 
 @blp.route("/me", methods=["PATCH"])
 @auth_required()
-@blp.arguments(ProfileUpdateSchema)
+@blp.arguments(OwnProfileUpdateSchema)
 @blp.response(200, OwnUserSchema)
-@problems(409)
+@problems(403, 409)
 def update_me(changes):
-    """Change full name, bio, image or email."""
+    """Change full name, bio, image or email.
+
+    A new email needs proof of a recent sign-in: an access token from login
+    within `JWT_FRESH_SECONDS`, or `current_password` (403 when wrong). A token
+    from a refresh, or an older one, without it: 401 with
+    `WWW-Authenticate: Bearer error="insufficient_user_authentication"`.
+    """
     try:
-        accounts.update_profile(current_user, changes)
+        accounts.update_own_profile(current_user, changes, token_claims=get_jwt())
+    except accounts.RecentSignInRequired:
+        raise sign_in_again(STALE_FOR_EMAIL) from None
+    except accounts.WrongPassword:
+        raise Forbidden(WRONG_CURRENT_PASSWORD) from None
     except accounts.AccountConflict as error:
         raise conflict(error) from None
     db.session.commit()
@@ -133,5 +146,5 @@ def change_password(data):
             keep_family_id=get_jwt()[tokens.FAMILY_CLAIM],
         )
     except accounts.WrongPassword:
-        raise Forbidden("The current password is wrong.") from None
+        raise Forbidden(WRONG_CURRENT_PASSWORD) from None
     db.session.commit()

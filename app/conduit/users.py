@@ -17,6 +17,7 @@ from app.conduit.schemas import (
     ConduitUserResponseSchema,
     ConduitUserUpdateRequestSchema,
 )
+from app.core.auth import sign_in_again
 from app.core.openapi import problems
 from app.core.permissions import auth_required
 from app.core.throttle import login_throttle
@@ -90,10 +91,14 @@ def current():
 def update_current(data):
     """Change email, username, password, bio or image.
 
-    A new password signs out every other session; this token keeps working.
+    A new password or email needs a fresh token: one from login or
+    registration within `JWT_FRESH_SECONDS` (Conduit has no current-password
+    field). Otherwise 401: sign in again. A new password signs out every other
+    session; this token keeps working.
     """
     changes = dict(data["user"])
     password = changes.pop("password", None)
+    require_fresh_token_for(password, changes)
     try:
         user = accounts.update_profile(current_user, changes)
     except accounts.AccountConflict as conflict:
@@ -104,3 +109,21 @@ def update_current(data):
         accounts.set_password(user, password, keep_family_id=family)
     db.session.commit()
     return signed_in(user, presented_token())
+
+
+def require_fresh_token_for(password, changes):
+    """The email and the password are the account: a stale token alone may not change them."""
+    sensitive = [
+        name
+        for name, changing in (
+            ("password", password is not None),
+            ("email", accounts.changes_email(current_user, changes)),
+        )
+        if changing
+    ]
+    if not sensitive:
+        return
+    try:
+        accounts.check_recent_sign_in(current_user, get_jwt())
+    except accounts.RecentSignInRequired:
+        raise sign_in_again(f"sign in again to change your {' and '.join(sensitive)}") from None

@@ -20,6 +20,10 @@ class WrongPassword(Exception):
     pass
 
 
+class RecentSignInRequired(Exception):
+    """Changing the email or password needs a fresh token or the current password."""
+
+
 def taken_fields(*, username=None, email=None, exclude_id=None):
     """Which of username and email another account already uses."""
     conditions = []
@@ -96,6 +100,33 @@ def update_profile(user, changes):
         setattr(user, name, value)
     flush_or_conflict(**unique)
     return user
+
+
+def changes_email(user, changes):
+    return "email" in changes and changes["email"] != user.email
+
+
+def check_recent_sign_in(user, token_claims, current_password=None):
+    """Proof that the caller signed in recently, not merely holds a token.
+
+    The email is where password resets go and the password is the account, so
+    a stolen (or refreshed) token alone must not change them: the current
+    password, when given, must be right; without it the token must be fresh.
+    """
+    if current_password is not None:
+        if not passwords.verify_password(user.password_hash, current_password):
+            raise WrongPassword
+    elif not tokens.is_fresh(token_claims):
+        raise RecentSignInRequired
+
+
+def update_own_profile(user, changes, *, token_claims):
+    """The owner's change of their profile: a new email needs a recent sign-in."""
+    changes = dict(changes)
+    current_password = changes.pop("current_password", None)
+    if current_password is not None or changes_email(user, changes):
+        check_recent_sign_in(user, token_claims, current_password)
+    return update_profile(user, changes)
 
 
 def change_password(user, *, current_password, new_password, keep_family_id):

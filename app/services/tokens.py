@@ -9,7 +9,7 @@ cannot both succeed.
 """
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
@@ -27,24 +27,49 @@ class RefreshTokenReused(Exception):
     """A spent refresh token was presented again; its family is now revoked."""
 
 
-def issue_pair(user, family_id=None):
-    """A new access and refresh token for `user`, in `family_id` or a new family."""
-    refresh_lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
-    if family_id is None:
+def issue_pair(user, family_id=None, *, access_lifetime=None):
+    """A new access and refresh token for `user`, in `family_id` or a new family.
+
+    A new family is a sign-in with credentials, so its access token is fresh
+    (proof of a recent sign-in) for JWT_FRESH_SECONDS; a refresh continues a
+    family and its access token is never fresh. `access_lifetime` overrides
+    JWT_ACCESS_TOKEN_EXPIRES (Conduit's tokens, which have no refresh).
+    """
+    config = current_app.config
+    access_lifetime = access_lifetime or config["JWT_ACCESS_TOKEN_EXPIRES"]
+    signing_in = family_id is None
+    if signing_in:
         family = TokenFamily(id=uuid.uuid4().hex, user_id=user.id)
         db.session.add(family)
     else:
         family = db.session.get(TokenFamily, family_id)
-    family.expires_at = utcnow() + refresh_lifetime
+    # The family outlives every token in it: purging it early would refuse them.
+    family.expires_at = utcnow() + max(config["JWT_REFRESH_TOKEN_EXPIRES"], access_lifetime)
     claims = {FAMILY_CLAIM: family.id}
     identity = str(user.id)
-    access_lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    fresh = timedelta(seconds=config["JWT_FRESH_SECONDS"]) if signing_in else False
+    access = create_access_token(
+        identity, fresh=fresh, expires_delta=access_lifetime, additional_claims=claims
+    )
     return {
-        "access_token": create_access_token(identity, additional_claims=claims),
+        "access_token": access,
         "refresh_token": create_refresh_token(identity, additional_claims=claims),
         "token_type": "Bearer",
         "expires_in": int(access_lifetime.total_seconds()),
     }
+
+
+def is_fresh(claims):
+    """Whether an access token proves a recent sign-in.
+
+    flask-jwt-extended stores `fresh` as a boolean or as the timestamp until
+    which the token is fresh; it is compared with this module's clock so tests
+    can move time instead of sleeping.
+    """
+    fresh = claims.get("fresh", False)
+    if isinstance(fresh, bool):
+        return fresh
+    return utcnow().timestamp() < fresh
 
 
 def expiry_of(claims):
