@@ -1,11 +1,18 @@
 """Issuing, rotating and revoking tokens.
 
 Every sign-in starts a family; each refresh spends the presented refresh token
-(recorded in `revoked_tokens`) and issues a new pair in the same family. A
-spent refresh token presented again means it was copied: the whole family is
-revoked, access tokens included, and the caller must sign in again. Spending is
-an INSERT on the token's primary key, so two concurrent refreshes of one token
-cannot both succeed.
+(recorded in `revoked_tokens` with the time it was spent) and issues a new
+pair in the same family. A spent refresh token presented again means it was
+copied: the whole family is revoked, access tokens included, and the caller
+must sign in again. Spending is an INSERT on the token's primary key, so of
+concurrent refreshes of one token exactly one spends it.
+
+Except within JWT_REFRESH_REUSE_GRACE_SECONDS of the spending: a mobile app
+that lost the answer retries, or sends two refreshes at once, and must not be
+signed out for it. Such a re-presentation gets a new pair in the same family
+rather than a copy of the first answer, which would mean storing issued
+tokens; the cost is a second live branch of the family, revoked with it.
+The window is what a thief holding a copy can use too, so it is seconds.
 """
 
 import uuid
@@ -77,19 +84,30 @@ def expiry_of(claims):
 
 
 def spend_refresh_token(claims):
-    """Mark a refresh token used, or revoke its family if it already was.
+    """Mark a refresh token spent; if it already was, allow a retry within the
+    grace window, else revoke its family.
 
-    Commits either way: a detected reuse must stay revoked even though the
+    Commits a revocation: a detected reuse must stay revoked even though the
     request that found it fails.
     """
     try:
-        db.session.add(RevokedToken(jti=claims["jti"], expires_at=expiry_of(claims)))
+        spent = RevokedToken(jti=claims["jti"], expires_at=expiry_of(claims), spent_at=utcnow())
+        db.session.add(spent)
         db.session.flush()
     except IntegrityError:
         db.session.rollback()  # the request has only read so far: nothing else is lost
+        if spent_moments_ago(claims["jti"]):
+            return
         revoke_family(claims[FAMILY_CLAIM])
         db.session.commit()
         raise RefreshTokenReused from None
+
+
+def spent_moments_ago(jti):
+    """Whether this refresh token was spent within the grace window (a client's retry)."""
+    grace = timedelta(seconds=current_app.config["JWT_REFRESH_REUSE_GRACE_SECONDS"])
+    spent_at = db.session.scalar(select(RevokedToken.spent_at).where(RevokedToken.jti == jti))
+    return spent_at is not None and utcnow() - spent_at <= grace
 
 
 def revoke_access_token(claims):
