@@ -6,6 +6,8 @@ from werkzeug.exceptions import Conflict, Forbidden, Unauthorized
 
 from app.auth import blp
 from app.core.auth import sign_in_again
+from app.core.caching import no_store
+from app.core.conditional import cacheable
 from app.core.errors import problem
 from app.core.openapi import bearer_auth, problems
 from app.core.permissions import auth_required
@@ -33,6 +35,7 @@ def conflict(error):
 
 
 @blp.route("/register", methods=["POST"])
+@no_store
 @blp.arguments(RegisterSchema)
 @blp.response(201, OwnUserSchema, headers={"Location": "Location"})
 @problems(409)
@@ -48,6 +51,7 @@ def register(data):
 
 @blp.route("/login", methods=["POST"])
 @throttled
+@no_store
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenPairSchema)
 @problems(401, 429)
@@ -64,6 +68,7 @@ def login(data):
 @blp.route("/refresh", methods=["POST"])
 @jwt_required(refresh=True)
 @bearer_auth
+@no_store
 @blp.response(200, TokenPairSchema)
 def refresh():
     """Trade a refresh token (as the bearer token) for a new pair; the old one is spent.
@@ -97,14 +102,21 @@ def logout():
 
 @blp.route("/me", methods=["GET"])
 @auth_required()
+@no_store
+@cacheable
 @blp.response(200, OwnUserSchema)
 def me():
-    """The signed-in user's own view."""
+    """The signed-in user's own view.
+
+    Its ETag is a digest of the exact bytes sent (users have no version
+    counter), so it changes whenever any shown field or count changes.
+    """
     return users.reload(current_user, current_user)
 
 
 @blp.route("/me", methods=["PATCH"])
 @auth_required()
+@no_store
 @blp.arguments(OwnProfileUpdateSchema)
 @blp.response(200, OwnUserSchema)
 @problems(403, 409)

@@ -18,6 +18,7 @@ from app.conduit.schemas import (
     ConduitUserUpdateRequestSchema,
 )
 from app.core.auth import sign_in_again
+from app.core.caching import no_store
 from app.core.openapi import problems
 from app.core.permissions import auth_required
 from app.core.throttle import login_throttle
@@ -47,6 +48,7 @@ def already_taken(conflict):
 
 
 @blp.route("/users", methods=["POST"])
+@no_store
 @blp.arguments(ConduitNewUserRequestSchema)
 @blp.response(201, ConduitUserResponseSchema)
 def register(data):
@@ -62,6 +64,7 @@ def register(data):
 
 @blp.route("/users/login", methods=["POST"])
 @throttled
+@no_store
 @blp.arguments(ConduitLoginRequestSchema)
 @blp.response(200, ConduitUserResponseSchema)
 @problems(401, 429)
@@ -78,6 +81,7 @@ def login(data):
 
 @blp.route("/user")
 @auth_required()
+@no_store
 @blp.response(200, ConduitUserResponseSchema)
 def current():
     """The signed-in user, with the token they sent."""
@@ -86,6 +90,7 @@ def current():
 
 @blp.route("/user", methods=["PUT"])
 @auth_required()
+@no_store
 @blp.arguments(ConduitUserUpdateRequestSchema)
 @blp.response(200, ConduitUserResponseSchema)
 def update_current(data):
