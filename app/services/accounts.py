@@ -147,13 +147,45 @@ def set_password(user, new_password, *, keep_family_id):
     tokens.revoke_user_families(user.id, keep_family_id=keep_family_id)
 
 
+class LastAdmin(Exception):
+    """The change would leave no active admin, and nobody to repair it but an operator."""
+
+
 def administer(user, changes):
-    """An admin's change of role or active flag; deactivation signs the user out everywhere."""
+    """An admin's change of role or active flag; deactivation signs the user out everywhere.
+
+    Refuses (LastAdmin) to demote or deactivate the last active admin.
+    """
+    if changes:
+        lock_active_admins()
     for name, value in changes.items():
         setattr(user, name, value)
+    if changes and not any_active_admin():
+        db.session.rollback()
+        raise LastAdmin
     if changes.get("is_active") is False:
         tokens.revoke_user_families(user.id)
     return user
+
+
+def lock_active_admins():
+    """Lock the active admins' rows (PostgreSQL), in id order so that two requests
+    cannot deadlock: of two admins demoting each other at once, the second waits,
+    then counts after the first's commit. SQLite has no row locks; its write lock,
+    taken by the UPDATE before any_active_admin counts, serialises the same way."""
+    db.session.execute(
+        select(User.id)
+        .where(User.role == "admin", User.is_active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    )
+
+
+def any_active_admin():
+    """After the change is flushed: does an active admin remain?"""
+    db.session.flush()
+    admins = select(User.id).where(User.role == "admin", User.is_active.is_(True))
+    return db.session.scalar(select(admins.exists()))
 
 
 def users_query(viewer, *, role=None, is_active=None, q=None):
