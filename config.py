@@ -91,6 +91,7 @@ class Config:
         window, and the lifetime of Conduit's tokens (which have no refresh)."""
         self.JWT_FRESH_SECONDS = self.env_int("JWT_FRESH_SECONDS", 15 * 60)
         self.JWT_REFRESH_REUSE_GRACE_SECONDS = self.env_int("JWT_REFRESH_REUSE_GRACE_SECONDS", 10)
+        self.CONDUIT_TOKEN_SECONDS = self.env_int("CONDUIT_TOKEN_SECONDS", 7 * 24 * 3600)
 
     def configure_rate_limits(self):
         """Every RATELIMIT_* key is set here, for every environment: Flask-Limiter's

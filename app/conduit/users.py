@@ -1,10 +1,16 @@
 """Conduit users: register, login, and the signed-in user's own account.
 
 `user.token` is an ordinary Folio access token from `tokens.issue_pair` (its
-refresh token is not handed out: Conduit has no refresh), so it expires,
-is revoked and is checked exactly like a token from /auth/login.
+refresh token is not handed out: Conduit has no refresh), so it is revoked
+and checked exactly like a token from /auth/login. Having no refresh, it
+lives CONDUIT_TOKEN_SECONDS (a week) rather than Folio's 15 minutes, or
+RealWorld frontends would send their users to the login page every quarter
+of an hour.
 """
 
+from datetime import timedelta
+
+from flask import current_app
 from flask_jwt_extended import current_user, get_jwt
 from marshmallow import ValidationError
 from werkzeug.exceptions import Unauthorized
@@ -42,6 +48,12 @@ def signed_in(user, token):
     return {"user": {"account": user, "token": token}}
 
 
+def conduit_token(user):
+    """A new sign-in's access token, with Conduit's lifetime."""
+    lifetime = timedelta(seconds=current_app.config["CONDUIT_TOKEN_SECONDS"])
+    return tokens.issue_pair(user, access_lifetime=lifetime)["access_token"]
+
+
 def already_taken(conflict):
     """Conduit reports a taken username or email as a 422 on that field."""
     return ValidationError({field: ["has already been taken"] for field in conflict.fields})
@@ -57,7 +69,7 @@ def register(data):
         user = accounts.register(**data["user"])
     except accounts.AccountConflict as conflict:
         raise already_taken(conflict) from None
-    token = tokens.issue_pair(user)["access_token"]
+    token = conduit_token(user)
     db.session.commit()
     return signed_in(user, token)
 
@@ -74,7 +86,7 @@ def login(data):
     user = accounts.authenticate(credentials["login"], credentials["password"])
     if user is None:
         raise Unauthorized(WRONG_CREDENTIALS)
-    token = tokens.issue_pair(user)["access_token"]
+    token = conduit_token(user)
     db.session.commit()
     return signed_in(user, token)
 
