@@ -165,6 +165,7 @@ class Config:
         self.PROXY_FIX_X_HOST = self.env_int("PROXY_FIX_X_HOST", 0)
         self.PROXY_FIX_X_PORT = self.env_int("PROXY_FIX_X_PORT", 0)
         self.PROXY_FIX_X_PREFIX = self.env_int("PROXY_FIX_X_PREFIX", 0)
+        self.configure_token_safety()
         self.configure_rate_limits()
         self.configure_trusted_hosts()
 
@@ -181,6 +182,13 @@ class Config:
                     f"(or .example.com for every subdomain), got {host!r}"
                 )
         self.TRUSTED_HOSTS = hosts or None
+
+    def configure_token_safety(self):
+        """How long a sign-in counts as recent, a spent refresh token's retry
+        window, and the lifetime of Conduit's tokens (which have no refresh)."""
+        self.JWT_FRESH_SECONDS = self.env_int("JWT_FRESH_SECONDS", 15 * 60)
+        self.JWT_REFRESH_REUSE_GRACE_SECONDS = self.env_int("JWT_REFRESH_REUSE_GRACE_SECONDS", 10)
+        self.CONDUIT_TOKEN_SECONDS = self.env_int("CONDUIT_TOKEN_SECONDS", 7 * 24 * 3600)
 
     def configure_rate_limits(self):
         """Every RATELIMIT_* key is set here, for every environment: Flask-Limiter's

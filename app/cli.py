@@ -20,17 +20,23 @@ from app.services import accounts, seeding, tokens
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
 def create_admin(email, username, password_stdin):
-    """Create an admin account, or make the existing EMAIL/USERNAME account an admin."""
+    """Create an admin account, or make the existing EMAIL/USERNAME account an active admin.
+
+    Rerun it to repair an admin who was deactivated or demoted: the account is
+    promoted and reactivated (its old sessions stay signed out).
+    """
     existing = accounts.find_by_login(email)
     if existing is not None:
         if existing.username.lower() != username.lower():
             raise click.ClickException(f"{email} belongs to another user ({existing.username}).")
-        if existing.role == "admin":
+        if existing.role == "admin" and existing.is_active:
             click.echo(f"{existing.username} is already an admin; nothing changed.")
             return
-        existing.role = "admin"
+        reactivated = not existing.is_active
+        existing.role, existing.is_active = "admin", True
         db.session.commit()
-        click.echo(f"{existing.username} is now an admin.")
+        again = " and active again (old sessions stay signed out)" if reactivated else ""
+        click.echo(f"{existing.username} is now an admin{again}.")
         return
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")

@@ -50,6 +50,30 @@ def test_create_admin_promotes_the_matching_account(app, make_user):
     assert admin_role(app, "alice") == "admin"
 
 
+def is_active(app, username):
+    with app.app_context():
+        return db.session.scalar(db.select(User.is_active).where(User.username == username))
+
+
+def test_create_admin_reactivates_a_deactivated_admin(app, client, make_user):
+    """The repair for an admin locked out: rerun create-admin for them."""
+    make_user("root", role="admin", is_active=False)
+    result = app.test_cli_runner().invoke(args=["create-admin", "root@example.com", "root"])
+    assert result.exit_code == 0, result.output
+    assert "root is now an admin and active again" in result.output
+    assert is_active(app, "root") is True
+    body = {"login": "root", "password": "correct horse battery staple"}
+    assert client.post("/auth/login", json=body).status_code == 200
+
+
+def test_create_admin_reactivates_and_promotes_a_deactivated_user(app, make_user):
+    make_user("alice", is_active=False)
+    result = app.test_cli_runner().invoke(args=["create-admin", "alice@example.com", "alice"])
+    assert result.exit_code == 0, result.output
+    assert "alice is now an admin and active again" in result.output
+    assert (admin_role(app, "alice"), is_active(app, "alice")) == ("admin", True)
+
+
 def test_create_admin_refuses_an_email_of_another_user(app, make_user):
     make_user("alice")
     result = app.test_cli_runner().invoke(args=["create-admin", "alice@example.com", "root"])

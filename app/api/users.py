@@ -1,7 +1,7 @@
 """Users: public profiles, follows, and administration (list, role, active flag)."""
 
 from flask_jwt_extended import current_user
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import Conflict, NotFound
 
 from app.api import blp
 from app.core.conditional import cacheable
@@ -18,6 +18,7 @@ from app.schemas.user import (
 )
 from app.services import accounts, users
 
+LAST_ADMIN = "This is the last active admin: make another admin first."
 USER_SORTS = {"username": User.username, "created_at": User.created_at}
 
 
@@ -60,9 +61,16 @@ def get_user(username):
 @auth_required("admin")
 @blp.arguments(AdminUserUpdateSchema)
 @blp.response(200, OwnUserSchema)
+@problems(409)
 def administer_user(changes, username):
-    """Change a user's role or active flag (admin); deactivation signs them out everywhere."""
-    user = accounts.administer(user_or_404(username), changes)
+    """Change a user's role or active flag (admin); deactivation signs them out everywhere.
+
+    Demoting or deactivating the last active admin is refused with 409.
+    """
+    try:
+        user = accounts.administer(user_or_404(username), changes)
+    except accounts.LastAdmin:
+        raise Conflict(LAST_ADMIN) from None
     db.session.commit()
     return users.reload(user, current_user)
 

@@ -5,6 +5,9 @@ from flask_jwt_extended import current_user, get_jwt, jwt_required
 from werkzeug.exceptions import Conflict, Forbidden, Unauthorized
 
 from app.auth import blp
+from app.core.auth import sign_in_again
+from app.core.caching import no_store
+from app.core.conditional import cacheable
 from app.core.errors import problem
 from app.core.openapi import bearer_auth, problems
 from app.core.permissions import auth_required
@@ -12,9 +15,9 @@ from app.core.throttle import login_throttle
 from app.extensions import db
 from app.schemas.user import (
     LoginSchema,
+    OwnProfileUpdateSchema,
     OwnUserSchema,
     PasswordChangeSchema,
-    ProfileUpdateSchema,
     RegisterSchema,
     TokenPairSchema,
     check_password_differs,
@@ -22,6 +25,8 @@ from app.schemas.user import (
 from app.services import accounts, tokens, users
 
 WRONG_CREDENTIALS = "The login or password is wrong, or the account is inactive."
+WRONG_CURRENT_PASSWORD = "The current password is wrong."
+STALE_FOR_EMAIL = "Sign in again, or send current_password, to change your email."
 throttled = login_throttle(lambda body: body.get("login"))
 
 
@@ -30,6 +35,7 @@ def conflict(error):
 
 
 @blp.route("/register", methods=["POST"])
+@no_store
 @blp.arguments(RegisterSchema)
 @blp.response(201, OwnUserSchema, headers={"Location": "Location"})
 @problems(409)
@@ -45,6 +51,7 @@ def register(data):
 
 @blp.route("/login", methods=["POST"])
 @throttled
+@no_store
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenPairSchema)
 @problems(401, 429)
@@ -61,6 +68,7 @@ def login(data):
 @blp.route("/refresh", methods=["POST"])
 @jwt_required(refresh=True)
 @bearer_auth
+@no_store
 @blp.response(200, TokenPairSchema)
 def refresh():
     """Trade a refresh token (as the bearer token) for a new pair; the old one is spent.
@@ -94,21 +102,38 @@ def logout():
 
 @blp.route("/me", methods=["GET"])
 @auth_required()
+@no_store
+@cacheable
 @blp.response(200, OwnUserSchema)
 def me():
-    """The signed-in user's own view."""
+    """The signed-in user's own view.
+
+    Its ETag is a digest of the exact bytes sent (users have no version
+    counter), so it changes whenever any shown field or count changes.
+    """
     return users.reload(current_user, current_user)
 
 
 @blp.route("/me", methods=["PATCH"])
 @auth_required()
-@blp.arguments(ProfileUpdateSchema)
+@no_store
+@blp.arguments(OwnProfileUpdateSchema)
 @blp.response(200, OwnUserSchema)
-@problems(409)
+@problems(403, 409)
 def update_me(changes):
-    """Change full name, bio, image or email."""
+    """Change full name, bio, image or email.
+
+    A new email needs proof of a recent sign-in: an access token from login
+    within `JWT_FRESH_SECONDS`, or `current_password` (403 when wrong). A token
+    from a refresh, or an older one, without it: 401 with
+    `WWW-Authenticate: Bearer error="insufficient_user_authentication"`.
+    """
     try:
-        accounts.update_profile(current_user, changes)
+        accounts.update_own_profile(current_user, changes, token_claims=get_jwt())
+    except accounts.RecentSignInRequired:
+        raise sign_in_again(STALE_FOR_EMAIL) from None
+    except accounts.WrongPassword:
+        raise Forbidden(WRONG_CURRENT_PASSWORD) from None
     except accounts.AccountConflict as error:
         raise conflict(error) from None
     db.session.commit()
@@ -133,5 +158,5 @@ def change_password(data):
             keep_family_id=get_jwt()[tokens.FAMILY_CLAIM],
         )
     except accounts.WrongPassword:
-        raise Forbidden("The current password is wrong.") from None
+        raise Forbidden(WRONG_CURRENT_PASSWORD) from None
     db.session.commit()

@@ -1,10 +1,16 @@
 """Conduit users: register, login, and the signed-in user's own account.
 
 `user.token` is an ordinary Folio access token from `tokens.issue_pair` (its
-refresh token is not handed out: Conduit has no refresh), so it expires,
-is revoked and is checked exactly like a token from /auth/login.
+refresh token is not handed out: Conduit has no refresh), so it is revoked
+and checked exactly like a token from /auth/login. Having no refresh, it
+lives CONDUIT_TOKEN_SECONDS (a week) rather than Folio's 15 minutes, or
+RealWorld frontends would send their users to the login page every quarter
+of an hour.
 """
 
+from datetime import timedelta
+
+from flask import current_app
 from flask_jwt_extended import current_user, get_jwt
 from marshmallow import ValidationError
 from werkzeug.exceptions import Unauthorized
@@ -17,6 +23,8 @@ from app.conduit.schemas import (
     ConduitUserResponseSchema,
     ConduitUserUpdateRequestSchema,
 )
+from app.core.auth import sign_in_again
+from app.core.caching import no_store
 from app.core.openapi import problems
 from app.core.permissions import auth_required
 from app.core.throttle import login_throttle
@@ -40,12 +48,19 @@ def signed_in(user, token):
     return {"user": {"account": user, "token": token}}
 
 
+def conduit_token(user):
+    """A new sign-in's access token, with Conduit's lifetime."""
+    lifetime = timedelta(seconds=current_app.config["CONDUIT_TOKEN_SECONDS"])
+    return tokens.issue_pair(user, access_lifetime=lifetime)["access_token"]
+
+
 def already_taken(conflict):
     """Conduit reports a taken username or email as a 422 on that field."""
     return ValidationError({field: ["has already been taken"] for field in conflict.fields})
 
 
 @blp.route("/users", methods=["POST"])
+@no_store
 @blp.arguments(ConduitNewUserRequestSchema)
 @blp.response(201, ConduitUserResponseSchema)
 def register(data):
@@ -54,13 +69,14 @@ def register(data):
         user = accounts.register(**data["user"])
     except accounts.AccountConflict as conflict:
         raise already_taken(conflict) from None
-    token = tokens.issue_pair(user)["access_token"]
+    token = conduit_token(user)
     db.session.commit()
     return signed_in(user, token)
 
 
 @blp.route("/users/login", methods=["POST"])
 @throttled
+@no_store
 @blp.arguments(ConduitLoginRequestSchema)
 @blp.response(200, ConduitUserResponseSchema)
 @problems(401, 429)
@@ -70,13 +86,14 @@ def login(data):
     user = accounts.authenticate(credentials["login"], credentials["password"])
     if user is None:
         raise Unauthorized(WRONG_CREDENTIALS)
-    token = tokens.issue_pair(user)["access_token"]
+    token = conduit_token(user)
     db.session.commit()
     return signed_in(user, token)
 
 
 @blp.route("/user")
 @auth_required()
+@no_store
 @blp.response(200, ConduitUserResponseSchema)
 def current():
     """The signed-in user, with the token they sent."""
@@ -85,15 +102,20 @@ def current():
 
 @blp.route("/user", methods=["PUT"])
 @auth_required()
+@no_store
 @blp.arguments(ConduitUserUpdateRequestSchema)
 @blp.response(200, ConduitUserResponseSchema)
 def update_current(data):
     """Change email, username, password, bio or image.
 
-    A new password signs out every other session; this token keeps working.
+    A new password or email needs a fresh token: one from login or
+    registration within `JWT_FRESH_SECONDS` (Conduit has no current-password
+    field). Otherwise 401: sign in again. A new password signs out every other
+    session; this token keeps working.
     """
     changes = dict(data["user"])
     password = changes.pop("password", None)
+    require_fresh_token_for(password, changes)
     try:
         user = accounts.update_profile(current_user, changes)
     except accounts.AccountConflict as conflict:
@@ -104,3 +126,21 @@ def update_current(data):
         accounts.set_password(user, password, keep_family_id=family)
     db.session.commit()
     return signed_in(user, presented_token())
+
+
+def require_fresh_token_for(password, changes):
+    """The email and the password are the account: a stale token alone may not change them."""
+    sensitive = [
+        name
+        for name, changing in (
+            ("password", password is not None),
+            ("email", accounts.changes_email(current_user, changes)),
+        )
+        if changing
+    ]
+    if not sensitive:
+        return
+    try:
+        accounts.check_recent_sign_in(current_user, get_jwt())
+    except accounts.RecentSignInRequired:
+        raise sign_in_again(f"sign in again to change your {' and '.join(sensitive)}") from None

@@ -10,7 +10,8 @@ failure is the same kind of answer: 401 problem details with
 
 from pathlib import Path
 
-from flask import g
+from flask import current_app, g
+from werkzeug.exceptions import Unauthorized
 
 from app.core.errors import problem
 from app.extensions import jwt
@@ -72,6 +73,22 @@ def stale_token(_header, _claims):
 @jwt.token_verification_failed_loader
 def failed_verification(_header, _claims):
     return unauthorized("The token is invalid.")
+
+
+def sign_in_again(detail):
+    """401 for a change that needs proof of a recent sign-in the token does not give.
+
+    The challenge is OAuth's step-up one (RFC 9470): the token is valid, but
+    the sign-in behind it is older than `max_age` seconds (or was refreshed).
+    """
+    max_age = current_app.config["JWT_FRESH_SECONDS"]
+    challenge = (
+        'Bearer error="insufficient_user_authentication", '
+        f'error_description="{detail}", max_age={max_age}'
+    )
+    error = Unauthorized(detail)
+    error.data = {"headers": {"WWW-Authenticate": challenge}}
+    return error
 
 
 def configure_token_keys(config):

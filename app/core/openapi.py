@@ -78,6 +78,7 @@ HEADERS = {
     "Location": string_header("URL of the created resource."),
     "Retry-After": string_header("Seconds to wait before trying again."),
     "WWW-Authenticate": string_header("`Bearer`, with the reason when a token was given."),
+    "Cache-Control": string_header("`no-store`: the answer carries tokens or the own account."),
 }
 
 PARAMETERS = {

@@ -4,8 +4,10 @@ Tokens are JWTs, so the server keeps only what it must to stop one early.
 A family is one sign-in: every token issued by login and its refreshes shares
 the family id (the `fam` claim), so revoking the family stops all of them at
 once. A row in `revoked_tokens` is an access token that was logged out or a
-refresh token that was spent by rotation. Rows are kept until the token would
-have expired anyway; `flask tokens purge` deletes them after that.
+refresh token that was spent by rotation; `spent_at` says when a refresh
+token was spent, so a retry within a few seconds is told apart from reuse.
+Rows are kept until the token would have expired anyway; `flask tokens purge`
+deletes them after that.
 """
 
 from datetime import datetime
@@ -32,3 +34,5 @@ class RevokedToken(Model):
 
     jti: Mapped[str] = mapped_column(String(36), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Set for a refresh token spent by rotation; NULL for a logged-out access token.
+    spent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -71,6 +71,16 @@ class ProfileUpdateSchema(InputSchema):
     email = email_field()
 
 
+class OwnProfileUpdateSchema(ProfileUpdateSchema):
+    """PATCH /auth/me: `current_password` proves a recent sign-in for a new email."""
+
+    current_password = fields.String(
+        load_only=True,
+        validate=validate.Length(max=256),
+        metadata={"description": "Needed to change the email with a token that is not fresh"},
+    )
+
+
 class AdminUserUpdateSchema(InputSchema):
     role = fields.String(validate=validate.OneOf(ROLES))
     is_active = JSONBoolean()

@@ -20,6 +20,10 @@ class WrongPassword(Exception):
     pass
 
 
+class RecentSignInRequired(Exception):
+    """Changing the email or password needs a fresh token or the current password."""
+
+
 def taken_fields(*, username=None, email=None, exclude_id=None):
     """Which of username and email another account already uses."""
     conditions = []
@@ -98,6 +102,33 @@ def update_profile(user, changes):
     return user
 
 
+def changes_email(user, changes):
+    return "email" in changes and changes["email"] != user.email
+
+
+def check_recent_sign_in(user, token_claims, current_password=None):
+    """Proof that the caller signed in recently, not merely holds a token.
+
+    The email is where password resets go and the password is the account, so
+    a stolen (or refreshed) token alone must not change them: the current
+    password, when given, must be right; without it the token must be fresh.
+    """
+    if current_password is not None:
+        if not passwords.verify_password(user.password_hash, current_password):
+            raise WrongPassword
+    elif not tokens.is_fresh(token_claims):
+        raise RecentSignInRequired
+
+
+def update_own_profile(user, changes, *, token_claims):
+    """The owner's change of their profile: a new email needs a recent sign-in."""
+    changes = dict(changes)
+    current_password = changes.pop("current_password", None)
+    if current_password is not None or changes_email(user, changes):
+        check_recent_sign_in(user, token_claims, current_password)
+    return update_profile(user, changes)
+
+
 def change_password(user, *, current_password, new_password, keep_family_id):
     """Set a new password and sign out every other session of this user."""
     if not passwords.verify_password(user.password_hash, current_password):
@@ -116,13 +147,45 @@ def set_password(user, new_password, *, keep_family_id):
     tokens.revoke_user_families(user.id, keep_family_id=keep_family_id)
 
 
+class LastAdmin(Exception):
+    """The change would leave no active admin, and nobody to repair it but an operator."""
+
+
 def administer(user, changes):
-    """An admin's change of role or active flag; deactivation signs the user out everywhere."""
+    """An admin's change of role or active flag; deactivation signs the user out everywhere.
+
+    Refuses (LastAdmin) to demote or deactivate the last active admin.
+    """
+    if changes:
+        lock_active_admins()
     for name, value in changes.items():
         setattr(user, name, value)
+    if changes and not any_active_admin():
+        db.session.rollback()
+        raise LastAdmin
     if changes.get("is_active") is False:
         tokens.revoke_user_families(user.id)
     return user
+
+
+def lock_active_admins():
+    """Lock the active admins' rows (PostgreSQL), in id order so that two requests
+    cannot deadlock: of two admins demoting each other at once, the second waits,
+    then counts after the first's commit. SQLite has no row locks; its write lock,
+    taken by the UPDATE before any_active_admin counts, serialises the same way."""
+    db.session.execute(
+        select(User.id)
+        .where(User.role == "admin", User.is_active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    )
+
+
+def any_active_admin():
+    """After the change is flushed: does an active admin remain?"""
+    db.session.flush()
+    admins = select(User.id).where(User.role == "admin", User.is_active.is_(True))
+    return db.session.scalar(select(admins.exists()))
 
 
 def users_query(viewer, *, role=None, is_active=None, q=None):

@@ -1,15 +1,22 @@
 """Issuing, rotating and revoking tokens.
 
 Every sign-in starts a family; each refresh spends the presented refresh token
-(recorded in `revoked_tokens`) and issues a new pair in the same family. A
-spent refresh token presented again means it was copied: the whole family is
-revoked, access tokens included, and the caller must sign in again. Spending is
-an INSERT on the token's primary key, so two concurrent refreshes of one token
-cannot both succeed.
+(recorded in `revoked_tokens` with the time it was spent) and issues a new
+pair in the same family. A spent refresh token presented again means it was
+copied: the whole family is revoked, access tokens included, and the caller
+must sign in again. Spending is an INSERT on the token's primary key, so of
+concurrent refreshes of one token exactly one spends it.
+
+Except within JWT_REFRESH_REUSE_GRACE_SECONDS of the spending: a mobile app
+that lost the answer retries, or sends two refreshes at once, and must not be
+signed out for it. Such a re-presentation gets a new pair in the same family
+rather than a copy of the first answer, which would mean storing issued
+tokens; the cost is a second live branch of the family, revoked with it.
+The window is what a thief holding a copy can use too, so it is seconds.
 """
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
@@ -27,24 +34,49 @@ class RefreshTokenReused(Exception):
     """A spent refresh token was presented again; its family is now revoked."""
 
 
-def issue_pair(user, family_id=None):
-    """A new access and refresh token for `user`, in `family_id` or a new family."""
-    refresh_lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
-    if family_id is None:
+def issue_pair(user, family_id=None, *, access_lifetime=None):
+    """A new access and refresh token for `user`, in `family_id` or a new family.
+
+    A new family is a sign-in with credentials, so its access token is fresh
+    (proof of a recent sign-in) for JWT_FRESH_SECONDS; a refresh continues a
+    family and its access token is never fresh. `access_lifetime` overrides
+    JWT_ACCESS_TOKEN_EXPIRES (Conduit's tokens, which have no refresh).
+    """
+    config = current_app.config
+    access_lifetime = access_lifetime or config["JWT_ACCESS_TOKEN_EXPIRES"]
+    signing_in = family_id is None
+    if signing_in:
         family = TokenFamily(id=uuid.uuid4().hex, user_id=user.id)
         db.session.add(family)
     else:
         family = db.session.get(TokenFamily, family_id)
-    family.expires_at = utcnow() + refresh_lifetime
+    # The family outlives every token in it: purging it early would refuse them.
+    family.expires_at = utcnow() + max(config["JWT_REFRESH_TOKEN_EXPIRES"], access_lifetime)
     claims = {FAMILY_CLAIM: family.id}
     identity = str(user.id)
-    access_lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    fresh = timedelta(seconds=config["JWT_FRESH_SECONDS"]) if signing_in else False
+    access = create_access_token(
+        identity, fresh=fresh, expires_delta=access_lifetime, additional_claims=claims
+    )
     return {
-        "access_token": create_access_token(identity, additional_claims=claims),
+        "access_token": access,
         "refresh_token": create_refresh_token(identity, additional_claims=claims),
         "token_type": "Bearer",
         "expires_in": int(access_lifetime.total_seconds()),
     }
+
+
+def is_fresh(claims):
+    """Whether an access token proves a recent sign-in.
+
+    flask-jwt-extended stores `fresh` as a boolean or as the timestamp until
+    which the token is fresh; it is compared with this module's clock so tests
+    can move time instead of sleeping.
+    """
+    fresh = claims.get("fresh", False)
+    if isinstance(fresh, bool):
+        return fresh
+    return utcnow().timestamp() < fresh
 
 
 def expiry_of(claims):
@@ -52,19 +84,30 @@ def expiry_of(claims):
 
 
 def spend_refresh_token(claims):
-    """Mark a refresh token used, or revoke its family if it already was.
+    """Mark a refresh token spent; if it already was, allow a retry within the
+    grace window, else revoke its family.
 
-    Commits either way: a detected reuse must stay revoked even though the
+    Commits a revocation: a detected reuse must stay revoked even though the
     request that found it fails.
     """
     try:
-        db.session.add(RevokedToken(jti=claims["jti"], expires_at=expiry_of(claims)))
+        spent = RevokedToken(jti=claims["jti"], expires_at=expiry_of(claims), spent_at=utcnow())
+        db.session.add(spent)
         db.session.flush()
     except IntegrityError:
         db.session.rollback()  # the request has only read so far: nothing else is lost
+        if spent_moments_ago(claims["jti"]):
+            return
         revoke_family(claims[FAMILY_CLAIM])
         db.session.commit()
         raise RefreshTokenReused from None
+
+
+def spent_moments_ago(jti):
+    """Whether this refresh token was spent within the grace window (a client's retry)."""
+    grace = timedelta(seconds=current_app.config["JWT_REFRESH_REUSE_GRACE_SECONDS"])
+    spent_at = db.session.scalar(select(RevokedToken.spent_at).where(RevokedToken.jti == jti))
+    return spent_at is not None and utcnow() - spent_at <= grace
 
 
 def revoke_access_token(claims):
