@@ -5,6 +5,7 @@ refresh token is not handed out: Conduit has no refresh), so it expires,
 is revoked and is checked exactly like a token from /auth/login.
 """
 
+from flask import request
 from flask_jwt_extended import current_user, get_jwt
 from marshmallow import ValidationError
 from werkzeug.exceptions import Unauthorized
@@ -19,7 +20,7 @@ from app.conduit.schemas import (
 )
 from app.core.openapi import problems
 from app.core.permissions import auth_required
-from app.core.throttle import login_throttle
+from app.core.throttle import login_throttle, password_work, registration_throttle
 from app.extensions import db
 from app.schemas.user import check_password_differs
 from app.services import accounts, tokens
@@ -30,6 +31,13 @@ WRONG_CREDENTIALS = "email or password is invalid"
 def login_in_body(body):
     user = body.get("user")
     return user.get("email") if isinstance(user, dict) else None
+
+
+def password_in_body():
+    """PUT /api/user hashes only when it sets a password ("" means none)."""
+    body = request.get_json(silent=True)
+    user = body.get("user") if isinstance(body, dict) else None
+    return isinstance(user, dict) and bool(user.get("password"))
 
 
 throttled = login_throttle(login_in_body)
@@ -46,8 +54,10 @@ def already_taken(conflict):
 
 
 @blp.route("/users", methods=["POST"])
+@registration_throttle
 @blp.arguments(ConduitNewUserRequestSchema)
 @blp.response(201, ConduitUserResponseSchema)
+@problems(503)
 def register(data):
     """Register a user and sign them in."""
     try:
@@ -63,7 +73,7 @@ def register(data):
 @throttled
 @blp.arguments(ConduitLoginRequestSchema)
 @blp.response(200, ConduitUserResponseSchema)
-@problems(401, 429)
+@problems(401, 429, 503)
 def login(data):
     """Sign in with email (or username) and password."""
     credentials = data["user"]
@@ -85,8 +95,10 @@ def current():
 
 @blp.route("/user", methods=["PUT"])
 @auth_required()
+@password_work(when=password_in_body)
 @blp.arguments(ConduitUserUpdateRequestSchema)
 @blp.response(200, ConduitUserResponseSchema)
+@problems(503)
 def update_current(data):
     """Change email, username, password, bio or image.
 
