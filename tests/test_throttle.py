@@ -4,13 +4,16 @@ work itself is bounded per address and in concurrency (app/core/throttle.py)."""
 import http.client
 import json
 import os
+import subprocess
+import sys
 import threading
 
 import pytest
 from werkzeug.serving import make_server
 
+from config import BASE_DIR
 from tests.conftest import PASSWORD, bearer
-from tests.servers import Gunicorn, production_env
+from tests.servers import Gunicorn, free_port, production_env
 
 WRONG = "wrong password"
 HOME = "10.0.0.1"  # the owner's usual address
@@ -170,6 +173,46 @@ def test_counters_and_known_addresses_live_in_redis_when_configured(app, client,
     assert store.keys("*known-address*")
 
 
+# Flask-Limiter is one module-level object whose storage follows the last app
+# made: an app whose Redis is down runs in a process of its own.
+REDIS_DOWN_SCRIPT = """
+import json, sys
+from app import create_app
+from app.extensions import db
+from app.services import accounts
+app = create_app("testing", SQLALCHEMY_DATABASE_URI=sys.argv[1])
+with app.app_context():
+    db.create_all()
+    accounts.register(username="alice", email="alice@example.com", password="x" * 12)
+    db.session.commit()
+client = app.test_client()
+def sign_in(password, address):
+    body = {"login": "alice", "password": password}
+    return client.post("/auth/login", json=body, environ_base={"REMOTE_ADDR": address}).status_code
+print(json.dumps({
+    "home": [sign_in("x" * 12, "10.0.0.1")],
+    "elsewhere": [sign_in("wrong", "10.6.0.1") for _ in range(5)] + [sign_in("x" * 12, "10.6.0.1")],
+}))
+"""
+
+
+def test_sign_in_keeps_working_and_counting_when_redis_is_down(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE_URL"}
+    env.update({"APP_ENV": "testing", "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    url = f"sqlite:///{tmp_path / 'throttle.db'}"
+    done = subprocess.run(
+        [sys.executable, "-c", REDIS_DOWN_SCRIPT, url],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    # counted in memory instead: never a 500
+    assert outcome == {"home": [200], "elsewhere": [401] * 5 + [429]}
+
+
 # --- bounding the work: registrations and all password work per address ------------------
 
 
@@ -306,3 +349,36 @@ def test_the_cap_holds_across_processes_sharing_a_slots_directory(
         assert server.call("POST", "/auth/login", credentials)[0] == 200
     finally:
         server.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_gunicorn_workers_share_the_cap_as_shipped(make_app, database_url, tmp_path):
+    """gunicorn.conf.py gives its workers one slots directory: each sync worker
+    serves one request at a time, so a cap per process would never refuse."""
+    from app.extensions import db
+    from app.services import accounts
+
+    with make_app(**SLOW_ARGON2).app_context():
+        accounts.register(username="alice", email="alice@example.com", password=PASSWORD)
+        db.session.commit()
+    env = production_env(DATABASE_URL=database_url, PASSWORD_HASH_CONCURRENCY=1, **SLOW_ARGON2)
+    env.pop("PASSWORD_HASH_SLOTS_DIR", None)
+    server = Gunicorn(env, tmp_path / "gunicorn.log", workers=2).start()
+    start = threading.Barrier(2)
+    answers = []
+
+    def sign_in():
+        start.wait()
+        credentials = {"login": "alice", "password": PASSWORD}
+        answers.append(post_json(server.port, "/auth/login", credentials))
+
+    try:
+        threads = [threading.Thread(target=sign_in) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        server.stop()
+    assert sorted(status for status, _, _ in answers) == [200, 503]
