@@ -275,6 +275,18 @@ def test_a_hash_beyond_the_concurrency_cap_is_refused_at_once(make_app, make_use
     assert attempt(client, "alice", password=PASSWORD).status_code == 200
 
 
+def test_the_hash_cap_defaults_to_half_the_cores_and_must_be_at_least_one():
+    from config import ConfigError, ProductionConfig
+
+    def cap(environ):
+        return ProductionConfig(environ).PASSWORD_HASH_CONCURRENCY
+
+    assert cap({}) == max(1, (os.cpu_count() or 1) // 2)
+    assert cap({"PASSWORD_HASH_CONCURRENCY": "3"}) == 3
+    with pytest.raises(ConfigError, match="PASSWORD_HASH_CONCURRENCY"):
+        cap({"PASSWORD_HASH_CONCURRENCY": "0"})
+
+
 # Slow enough that two sign-ins started together overlap (about a second each).
 SLOW_ARGON2 = {"ARGON2_TIME_COST": 12, "ARGON2_MEMORY_KIB": 64 * 1024, "ARGON2_PARALLELISM": 1}
 
