@@ -120,6 +120,11 @@ class Config:
     DEFAULT_ARGON2 = (3, 64 * 1024, 4)
     DEFAULT_RATELIMIT = "300/minute"
     DEFAULT_CORS_ORIGINS = ""  # no browser origin may call the API until one is named
+    # Password work: one argon2id hash is about 0.3 CPU-seconds. Half the cores may
+    # hash at once, so the other half keeps serving everything else.
+    DEFAULT_REGISTER_PER_ADDRESS = "10/hour"
+    DEFAULT_PASSWORD_PER_ADDRESS = "30/minute"
+    DEFAULT_PASSWORD_HASH_CONCURRENCY = max(1, (os.cpu_count() or 1) // 2)
 
     # flask-smorest serves the generated spec at /openapi.json.
     API_TITLE = "Folio"
@@ -168,6 +173,7 @@ class Config:
         self.configure_token_safety()
         self.configure_rate_limits()
         self.configure_trusted_hosts()
+        self.configure_password_work()
 
     def configure_trusted_hosts(self):
         """Flask answers a request for any other host 400 (problem details here),
@@ -209,6 +215,26 @@ class Config:
         self.RATELIMIT_LOGIN_PER_ADDRESS = self.env_limits(
             "RATELIMIT_LOGIN_PER_ADDRESS", "20/minute"
         )
+
+    def configure_password_work(self):
+        """Bounds on the endpoints that hash or verify a password (app/core/throttle.py)."""
+        self.RATELIMIT_REGISTER_PER_ADDRESS = self.env_limits(
+            "RATELIMIT_REGISTER_PER_ADDRESS", self.DEFAULT_REGISTER_PER_ADDRESS
+        )
+        self.RATELIMIT_PASSWORD_PER_ADDRESS = self.env_limits(
+            "RATELIMIT_PASSWORD_PER_ADDRESS", self.DEFAULT_PASSWORD_PER_ADDRESS
+        )
+        self.RATELIMIT_LOGIN_ACCOUNT_CEILING = self.env_limits(
+            "RATELIMIT_LOGIN_ACCOUNT_CEILING", "100/hour"
+        )
+        self.LOGIN_KNOWN_ADDRESS_DAYS = self.env_int("LOGIN_KNOWN_ADDRESS_DAYS", 30)
+        self.PASSWORD_HASH_CONCURRENCY = self.env_int(
+            "PASSWORD_HASH_CONCURRENCY", self.DEFAULT_PASSWORD_HASH_CONCURRENCY
+        )
+        if self.PASSWORD_HASH_CONCURRENCY < 1:
+            raise ConfigError("PASSWORD_HASH_CONCURRENCY must be at least 1")
+        # gunicorn.conf.py sets it, so the cap holds across its workers.
+        self.PASSWORD_HASH_SLOTS_DIR = self.env_str("PASSWORD_HASH_SLOTS_DIR")
 
     def env_str(self, name, default=None):
         value = self._environ.get(name)
@@ -347,6 +373,9 @@ class TestingConfig(Config):
     DEFAULT_ARGON2 = (1, 1024, 1)
     # No blanket limit in tests; tests of limits set their own.
     DEFAULT_RATELIMIT = ""
+    DEFAULT_REGISTER_PER_ADDRESS = "1000/minute"
+    DEFAULT_PASSWORD_PER_ADDRESS = "1000/minute"
+    DEFAULT_PASSWORD_HASH_CONCURRENCY = 64
     DEFAULT_CORS_ORIGINS = "*"
 
 

@@ -68,6 +68,13 @@ if _own_metrics_dir:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="folio-metrics-")
 METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
+# Password hashing cap (PASSWORD_HASH_CONCURRENCY) across this server's sync
+# workers: each worker serves one request, so only files they all flock
+# (app/core/throttle.py) can bound hashes across them. Set before the app loads.
+_own_hash_slots_dir = not os.environ.get("PASSWORD_HASH_SLOTS_DIR")
+if _own_hash_slots_dir:
+    os.environ["PASSWORD_HASH_SLOTS_DIR"] = tempfile.mkdtemp(prefix="folio-hash-slots-")
+
 
 def on_starting(server):
     """Start from empty metrics: files left by an earlier run would be added in."""
@@ -99,3 +106,5 @@ def child_exit(server, worker):
 def on_exit(server):
     if _own_metrics_dir:
         shutil.rmtree(METRICS_DIR, ignore_errors=True)
+    if _own_hash_slots_dir:
+        shutil.rmtree(os.environ["PASSWORD_HASH_SLOTS_DIR"], ignore_errors=True)

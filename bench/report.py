@@ -150,16 +150,66 @@ def table(run):
         f"{max(m['worker_rss_mb'], default=0)} MB | < {m['limit_mb']} MB | "
         f"{'yes' if m['met'] else 'no'} |"
     )
-    box = run["machine"]
-    lines += [
-        "",
+    if run.get("registration_flood"):
+        lines += ["", flood_table(run["registration_flood"])]
+    lines += ["", machine_line(run["machine"])]
+    lines[-1] += (
+        f" Data: {run['settings']['posts']:,} posts, {run['settings']['users']:,} users; "
+        f"gunicorn {run['settings']['workers']} sync workers; wrk {run['settings']['wrk']}."
+    )
+    return "\n".join(lines)
+
+
+def machine_line(box):
+    return (
         f"Machine: {box['cpu']}, {box['cores']} cores, {box['memory_gib']} GiB, "
         f"{box['os']}, Python {box['python']}, {box['postgresql_client']}; "
-        f"load average at start {box['load_average_at_start']}. "
-        f"Data: {run['settings']['posts']:,} posts, {run['settings']['users']:,} users; "
-        f"gunicorn {run['settings']['workers']} sync workers; wrk {run['settings']['wrk']}.",
+        f"load average at start {box['load_average_at_start']}."
+    )
+
+
+# The issue's target for the registration flood: the reader's p50 within 2x of idle.
+FLOOD_P50_RATIO_LIMIT = 2
+
+
+def flood_table(results):
+    """The registration flood (bench/registration_flood.py): the reader, idle and flooded."""
+    lines = [
+        "| registration flood, six loops | reader p50 / p99 idle, ms | under flood, ms "
+        "| p50 ratio (at most 2) | flood answers |",
+        "|---|---:|---:|---:|---|",
     ]
+    for r in results:
+        idle, flood = r["idle"], r["flood"]
+        ratio = r.get("p50_ratio")
+        met = "" if ratio is None else (" yes" if ratio <= FLOOD_P50_RATIO_LIMIT else " no")
+        answers = ", ".join(f"{status}: {count:,}" for status, count in r["flood_statuses"].items())
+        lines.append(
+            f"| {r['addresses']} | {idle['p50_ms']} / {idle['p99_ms']} "
+            f"| {flood['p50_ms']} / {flood['p99_ms']} | {ratio}{met} | {answers} |"
+        )
     return "\n".join(lines)
+
+
+def build_flood(results, args, load_before, seconds):
+    """A run of the registration flood alone (`bench/run.py --flood-only`)."""
+    return {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": machine(load_before),
+        "settings": {"posts": args.size, "seconds_per_phase": args.flood_seconds},
+        "registration_flood": results,
+        "duration_s": round(seconds),
+    }
+
+
+def write_flood(run, directory):
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = f"{run['date'][:10]}-registration-flood"
+    (directory / f"{stem}.json").write_bytes(orjson.dumps(run, option=orjson.OPT_INDENT_2))
+    text = flood_table(run["registration_flood"]) + "\n\n" + machine_line(run["machine"])
+    (directory / f"{stem}.md").write_text(text + "\n")
+    print("\n" + text)
+    print(f"\nWrote {directory / stem}.json and .md")
 
 
 def chart(run, path):

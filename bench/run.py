@@ -7,8 +7,11 @@
 3. Drive every read scenario with wrk in `--rounds` rounds (the median round
    counts), the write scenario once, then top Folio up to `--soak` requests
    and read its workers' memory.
-4. Delete the posts the write scenario created, and write
-   bench/results/<date>.json, a chart and a Markdown table (printed as well).
+4. Delete the posts the write scenario created.
+5. With the limiter ON (Redis: BENCH_REDIS_URL), the registration flood
+   (bench/registration_flood.py): a reader's latency idle and while six loops
+   register accounts. `--flood-only` runs this step alone (about two minutes).
+6. Write bench/results/<date>.json, a chart and a Markdown table (printed as well).
 
 Everything is bounded: about 20 s per scenario, one seeding when the size changes.
 """
@@ -31,7 +34,7 @@ from alembic.script import ScriptDirectory
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import load, report  # noqa: E402
+from bench import load, registration_flood, report  # noqa: E402
 
 SERVER_LOG = ROOT / "bench" / "results" / "servers.log.tmp"  # gunicorn's own messages
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/folio_bench"
@@ -53,7 +56,11 @@ def arguments():
     parser.add_argument(
         "--soak-seconds", type=int, default=150, help="but soak no longer than this"
     )
-    parser.add_argument("--port", type=int, default=8701, help="Folio; the floor uses port+1")
+    parser.add_argument(
+        "--port", type=int, default=8701, help="Folio; the floor uses port+1, the flood port+2"
+    )
+    parser.add_argument("--flood-only", action="store_true", help="only the registration flood")
+    registration_flood.add_arguments(parser)
     return parser.parse_args()
 
 
@@ -114,14 +121,14 @@ def prepare_database(args, env):
 
 
 @contextmanager
-def server(command, env, url):
+def server(command, env, url, cwd=ROOT):
     """A gunicorn started in its own process group, stopped (SIGTERM) on the way out."""
     SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
     with SERVER_LOG.open("a") as log:
         process = subprocess.Popen(
             command,
             env=env,
-            cwd=ROOT,
+            cwd=cwd,
             stdout=subprocess.DEVNULL,
             stderr=log,
             start_new_session=True,
@@ -338,6 +345,11 @@ def main():
         seeded_max, post_id = conn.execute(
             "SELECT max(id), min(id) FILTER (WHERE status = 'published') FROM posts"
         ).fetchone()
+    if args.flood_only:
+        flood = registration_flood.measure(args, args.port + 2, post_id)
+        run = report.build_flood(flood, args, load_before, time.monotonic() - started)
+        report.write_flood(run, ROOT / "bench" / "results")
+        return
     bases = {
         "folio": f"http://127.0.0.1:{args.port}",
         "floor": f"http://127.0.0.1:{args.port + 1}",
@@ -368,7 +380,9 @@ def main():
             memory = soak_and_measure_memory(folio, bases["folio"], served, args)
         finally:
             forget_bench_posts(args.database, seeded_max)
+    flood = registration_flood.measure(args, args.port + 2, post_id)
     run = report.build(items, memory, args, load_before, time.monotonic() - started)
+    run["registration_flood"] = flood
     report.write(run, ROOT / "bench" / "results")
 
 

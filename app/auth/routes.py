@@ -11,7 +11,11 @@ from app.core.conditional import cacheable
 from app.core.errors import problem
 from app.core.openapi import bearer_auth, problems
 from app.core.permissions import auth_required
-from app.core.throttle import login_throttle
+from app.core.throttle import (
+    login_throttle,
+    password_change_throttle,
+    registration_throttle,
+)
 from app.extensions import db
 from app.schemas.user import (
     LoginSchema,
@@ -35,10 +39,11 @@ def conflict(error):
 
 
 @blp.route("/register", methods=["POST"])
+@registration_throttle
 @no_store
 @blp.arguments(RegisterSchema)
 @blp.response(201, OwnUserSchema, headers={"Location": "Location"})
-@problems(409)
+@problems(409, 503)
 def register(data):
     """Create an account (role `author`)."""
     try:
@@ -54,7 +59,7 @@ def register(data):
 @no_store
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenPairSchema)
-@problems(401, 429)
+@problems(401, 429, 503)
 def login(data):
     """Sign in with email or username; returns an access and a refresh token."""
     user = accounts.authenticate(data["login"], data["password"])
@@ -142,10 +147,10 @@ def update_me(changes):
 
 @blp.route("/password", methods=["POST"])
 @auth_required()
-@throttled
+@password_change_throttle
 @blp.arguments(PasswordChangeSchema)
 @blp.response(204)
-@problems(403, 429)
+@problems(403, 429, 503)
 def change_password(data):
     """Change the password; every other session is signed out, this one keeps working."""
     user = current_user

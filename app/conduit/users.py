@@ -10,7 +10,7 @@ of an hour.
 
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, request
 from flask_jwt_extended import current_user, get_jwt
 from marshmallow import ValidationError
 from werkzeug.exceptions import Unauthorized
@@ -27,7 +27,7 @@ from app.core.auth import sign_in_again
 from app.core.caching import no_store
 from app.core.openapi import problems
 from app.core.permissions import auth_required
-from app.core.throttle import login_throttle
+from app.core.throttle import login_throttle, password_work, registration_throttle
 from app.extensions import db
 from app.schemas.user import check_password_differs
 from app.services import accounts, tokens
@@ -38,6 +38,13 @@ WRONG_CREDENTIALS = "email or password is invalid"
 def login_in_body(body):
     user = body.get("user")
     return user.get("email") if isinstance(user, dict) else None
+
+
+def password_in_body():
+    """PUT /api/user hashes only when it sets a password ("" means none)."""
+    body = request.get_json(silent=True)
+    user = body.get("user") if isinstance(body, dict) else None
+    return isinstance(user, dict) and bool(user.get("password"))
 
 
 throttled = login_throttle(login_in_body)
@@ -60,9 +67,11 @@ def already_taken(conflict):
 
 
 @blp.route("/users", methods=["POST"])
+@registration_throttle
 @no_store
 @blp.arguments(ConduitNewUserRequestSchema)
 @blp.response(201, ConduitUserResponseSchema)
+@problems(503)
 def register(data):
     """Register a user and sign them in."""
     try:
@@ -79,7 +88,7 @@ def register(data):
 @no_store
 @blp.arguments(ConduitLoginRequestSchema)
 @blp.response(200, ConduitUserResponseSchema)
-@problems(401, 429)
+@problems(401, 429, 503)
 def login(data):
     """Sign in with email (or username) and password."""
     credentials = data["user"]
@@ -102,9 +111,11 @@ def current():
 
 @blp.route("/user", methods=["PUT"])
 @auth_required()
+@password_work(when=password_in_body)
 @no_store
 @blp.arguments(ConduitUserUpdateRequestSchema)
 @blp.response(200, ConduitUserResponseSchema)
+@problems(503)
 def update_current(data):
     """Change email, username, password, bio or image.
 

@@ -13,7 +13,7 @@ Not limited: CORS preflights (a browser sends one before many real calls) and
 the operational endpoints load balancers and scrapers poll.
 """
 
-from flask import request
+from flask import g, request
 from flask_jwt_extended import decode_token
 from flask_limiter.util import get_remote_address
 
@@ -41,7 +41,13 @@ def exempt():
 def keep_retry_after_for_refusals(response):
     """Flask-Limiter adds Retry-After to every answer of a limited route; on a 200
     it would tell a client to back off from a request that succeeded. It stays on
-    the answers it means something for: 429 and 503."""
+    the answers it means something for: 429 and 503.
+
+    Flask-Limiter also raises a refusal's own Retry-After to its window's reset
+    (a minute, say); a refusal that set `g.retry_after_s` (a busy hash slot,
+    free again within a second) keeps its own."""
     if response.status_code not in (429, 503):
         response.headers.remove("Retry-After")  # not pop(): no exception when it is absent
+    elif "retry_after_s" in g:
+        response.headers["Retry-After"] = str(g.retry_after_s)
     return response

@@ -1,57 +1,265 @@
-"""Login throttling: failed attempts are counted per account and per client address.
+"""Throttles for the endpoints that hash or verify a password.
 
-Only failures count (`deduct_when`), so a user who signs in correctly is never
-slowed down; past the limit every attempt is 429 with `Retry-After`, right or
-wrong, until the window moves on. Counters live in Redis when REDIS_URL is set,
-so the limit holds across workers and hosts.
+One argon2id hash costs about 0.3 CPU-seconds with the shipped parameters, so
+these endpoints are the cheapest way to load the service, and the sign-in ones
+are where passwords are guessed. Each such view takes ONE decorator from here:
+`registration_throttle`, `login_throttle(login_of)`, `password_change_throttle`,
+or `password_work()` for any other view that hashes (a password reset, say).
 
-Each blueprint that signs users in names where its body carries the login
-(`login_throttle(login_of)`); the counters are shared, so an attacker gains no
-attempts by switching from one sign-in endpoint to another.
+Bounding the work (every password endpoint, success or not):
+- RATELIMIT_PASSWORD_PER_ADDRESS: requests that hash or verify a password, per
+  client address, one counter for every such endpoint (successful sign-ins in
+  a loop hash too); registration also counts against
+  RATELIMIT_REGISTER_PER_ADDRESS, one counter for /auth/register and POST /api/users.
+- `hash_slot`: at most PASSWORD_HASH_CONCURRENCY hashes at once; the next one
+  is refused at once (503 + Retry-After) instead of queueing behind the CPU.
+  Per process with threads (a semaphore), and across the processes of one host
+  when PASSWORD_HASH_SLOTS_DIR names a directory (gunicorn.conf.py makes one):
+  a slot is an flock'ed file there, released by the kernel if a worker dies.
+
+Guessing (sign-in and password change; only failures count):
+- per address (RATELIMIT_LOGIN_PER_ADDRESS), whatever the account;
+- per account and address (RATELIMIT_LOGIN_PER_ACCOUNT);
+- per account from every address (RATELIMIT_LOGIN_ACCOUNT_CEILING), except
+  the addresses the account signed in from within LOGIN_KNOWN_ADDRESS_DAYS:
+  an attacker elsewhere can exhaust the ceiling, not lock the owner out at home.
+The account is the RESOLVED account (`user:<id>` whichever of email or username
+and whatever letter case names it); a login no account has is keyed by its
+normalised spelling, so unknown and real logins are throttled alike and the
+answers reveal nothing. Counters are Flask-Limiter shared limits: one scope for
+every route (no endpoint in the key), in Redis when REDIS_URL is set. Past a
+limit every attempt is 429 with Retry-After, right password or not.
 """
 
-from flask import current_app, request
+import fcntl
+import logging
+import os
+import threading
+from contextlib import contextmanager
+from functools import cache, wraps
+from pathlib import Path
+
+from flask import current_app, g, request
+from flask_jwt_extended import current_user
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import ServiceUnavailable
 
 from app.extensions import limiter
+from app.services import accounts
 
-
-def failed(response):
-    """A wrong password: 401 at login, 403 for a password change."""
-    return response.status_code in (401, 403)
-
-
-def account_key(login_of):
-    """Key failures by the account the JSON body names (`login_of(body)`), else by address."""
-
-    def key():
-        body = request.get_json(silent=True)
-        login = login_of(body) if isinstance(body, dict) else None
-        if isinstance(login, str):
-            return f"account:{login.strip().lower()}"
-        return get_remote_address()
-
-    return key
+# A refused hash frees up within a hash's time: a second is a fair retry hint.
+HASH_SLOT_RETRY_AFTER_S = 1
+log = logging.getLogger("folio.throttle")
 
 
 def config_value(name):
     return lambda: current_app.config[name]
 
 
-per_address = limiter.limit(
-    config_value("RATELIMIT_LOGIN_PER_ADDRESS"),
+# --- bounding the work ---------------------------------------------------------------
+
+
+class HashingBusy(ServiceUnavailable):
+    description = "Too many passwords are being checked right now; try again in a moment."
+
+    def __init__(self):
+        super().__init__(retry_after=HASH_SLOT_RETRY_AFTER_S)
+        # Flask-Limiter would raise Retry-After to its window's reset on a limited
+        # route; rate_limits.keep_retry_after_for_refusals puts this one back.
+        g.retry_after_s = HASH_SLOT_RETRY_AFTER_S
+
+
+@cache
+def _process_slots(capacity):
+    """The per-process cap: threads of one server share it (dev server, gthread)."""
+    return threading.BoundedSemaphore(capacity)
+
+
+@contextmanager
+def _host_slot(directory, capacity):
+    """One of `capacity` flock'ed files in `directory`, or HashingBusy when all are held.
+
+    A fresh descriptor per attempt: flock belongs to the open file, so a
+    descriptor inherited across fork would be one lock shared by every worker.
+    """
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    for number in range(capacity):
+        fd = os.open(Path(directory) / f"slot-{number}", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        try:
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+        return
+    raise HashingBusy
+
+
+@contextmanager
+def hash_slot():
+    """Hold one of the PASSWORD_HASH_CONCURRENCY slots, never waiting for one."""
+    config = current_app.config
+    capacity = config["PASSWORD_HASH_CONCURRENCY"]
+    slots = _process_slots(capacity)
+    if not slots.acquire(blocking=False):
+        raise HashingBusy
+    try:
+        if config["PASSWORD_HASH_SLOTS_DIR"]:
+            with _host_slot(config["PASSWORD_HASH_SLOTS_DIR"], capacity):
+                yield
+        else:
+            yield
+    finally:
+        slots.release()
+
+
+def password_work(when=None):
+    """For a view that hashes or verifies a password (only when `when()` is true, if given):
+    the per-address ceiling on password work, then a hash slot around the view."""
+    skip = (lambda: not when()) if when else None
+    ceiling = limiter.shared_limit(
+        config_value("RATELIMIT_PASSWORD_PER_ADDRESS"),
+        scope="password-work",
+        key_func=get_remote_address,
+        exempt_when=skip,
+        override_defaults=False,
+    )
+
+    def decorate(view):
+        @wraps(view)
+        def in_hash_slot(*args, **kwargs):
+            if when and not when():
+                return view(*args, **kwargs)
+            with hash_slot():
+                return view(*args, **kwargs)
+
+        return ceiling(in_hash_slot)
+
+    return decorate
+
+
+per_address_registrations = limiter.shared_limit(
+    config_value("RATELIMIT_REGISTER_PER_ADDRESS"),
+    scope="register",
     key_func=get_remote_address,
-    deduct_when=failed,
-    scope="login-address",
+    override_defaults=False,
 )
 
 
-def login_throttle(login_of):
-    """Both login limits for a view whose JSON body carries the login where `login_of` looks."""
-    per_account = limiter.limit(
-        config_value("RATELIMIT_LOGIN_PER_ACCOUNT"),
-        key_func=account_key(login_of),
+def registration_throttle(view):
+    """Account creation: registrations per address, and the password-work bounds."""
+    return per_address_registrations(password_work()(view))
+
+
+# --- guessing ----------------------------------------------------------------------
+
+
+def failed(response):
+    """A wrong password: 401 at sign-in, 403 for a password change."""
+    return response.status_code in (401, 403)
+
+
+def account_named(login):
+    """`user:<id>` for the account `login` names (email or username, any case), else
+    `login:<normalised login>`: unknown logins are counted the same way."""
+    normalised = login.strip().lower()
+    user = accounts.find_by_login(normalised) if normalised else None
+    return f"user:{user.id}" if user else f"login:{normalised}"
+
+
+def remembered_account(resolve):
+    """`resolve()` once per request (it may query the database), then from `g`."""
+
+    def account():
+        if "throttle_account" not in g:
+            g.throttle_account = resolve()
+        return g.throttle_account
+
+    return account
+
+
+def known_address_key(account):
+    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
+    return f"{prefix}/known-address/{account}/{get_remote_address()}"
+
+
+def counters():
+    """The storage Flask-Limiter counts in right now (its memory fallback while Redis is away)."""
+    return limiter.limiter.storage
+
+
+def is_known_address(account):
+    try:
+        return counters().get(known_address_key(account)) > 0
+    except Exception:  # storage away: treat as unknown, the other limits still hold
+        log.warning("known-address lookup failed", exc_info=True)
+        return False
+
+
+def remember_address(account):
+    """After a right password: this address is the account's own for a while.
+    Cleared first so every sign-in starts the expiry afresh."""
+    key = known_address_key(account)
+    try:
+        counters().clear(key)
+        counters().incr(key, current_app.config["LOGIN_KNOWN_ADDRESS_DAYS"] * 24 * 3600)
+    except Exception:
+        log.warning("could not remember a sign-in address", exc_info=True)
+
+
+def guessing_throttle(resolve):
+    """The three failure counters for a view whose account `resolve()` names."""
+    account = remembered_account(resolve)
+    per_address = limiter.shared_limit(
+        config_value("RATELIMIT_LOGIN_PER_ADDRESS"),
+        scope="login-address",
+        key_func=get_remote_address,
         deduct_when=failed,
-        scope="login-account",
+        override_defaults=False,
     )
-    return lambda view: per_account(per_address(view))
+    per_account_and_address = limiter.shared_limit(
+        config_value("RATELIMIT_LOGIN_PER_ACCOUNT"),
+        scope="login-account-address",
+        key_func=lambda: f"{account()}@{get_remote_address()}",
+        deduct_when=failed,
+        override_defaults=False,
+    )
+    account_ceiling = limiter.shared_limit(
+        config_value("RATELIMIT_LOGIN_ACCOUNT_CEILING"),
+        scope="login-account",
+        key_func=account,
+        deduct_when=failed,
+        exempt_when=lambda: is_known_address(account()),
+        override_defaults=False,
+    )
+
+    def decorate(view):
+        @wraps(view)
+        def remembering_success(*args, **kwargs):
+            response = view(*args, **kwargs)
+            if current_app.make_response(response).status_code < 300:
+                remember_address(account())
+            return response
+
+        limited = password_work()(remembering_success)
+        return per_address(per_account_and_address(account_ceiling(limited)))
+
+    return decorate
+
+
+def login_throttle(login_of):
+    """For a sign-in view whose JSON body carries the login where `login_of(body)` looks."""
+
+    def resolve():
+        body = request.get_json(silent=True)
+        login = login_of(body) if isinstance(body, dict) else None
+        return account_named(login) if isinstance(login, str) else "login:"
+
+    return guessing_throttle(resolve)
+
+
+# For a signed-in user confirming their password: apply inside auth_required.
+password_change_throttle = guessing_throttle(lambda: f"user:{current_user.id}")
