@@ -84,6 +84,31 @@ def test_wrong_current_passwords_count_against_the_same_account(client, make_use
     assert_too_many(attempt(client, "alice", password=PASSWORD))
 
 
+def test_wrong_current_passwords_on_an_email_change_count_too(client, make_user, login):
+    """PATCH /auth/me checks current_password when a stale token changes the email: a
+    stolen token must not turn it into an unthrottled password oracle."""
+    make_user("alice")
+    headers = bearer(login("alice")["access_token"])
+    change = {"email": "new@example.com", "current_password": WRONG}
+    for _ in range(5):
+        response = client.patch(
+            "/auth/me", json=change, headers=headers, environ_base={"REMOTE_ADDR": HOME}
+        )
+        assert response.status_code == 403
+    assert_too_many(attempt(client, "alice", password=PASSWORD))
+
+
+def test_profile_changes_without_a_password_are_not_password_work(make_app, make_user, login):
+    app = make_app(RATELIMIT_PASSWORD_PER_ADDRESS="2/minute")
+    client = app.test_client()
+    make_user("alice")
+    response = client.post("/auth/login", json={"login": "alice", "password": PASSWORD})
+    headers = bearer(response.get_json()["access_token"])
+    for bio in ("one", "two", "three"):
+        response = client.patch("/auth/me", json={"bio": bio}, headers=headers)
+        assert response.status_code == 200, response.get_json()
+
+
 def test_one_address_cannot_exceed_its_limit_across_routes(client, make_user):
     make_user("alice")
     routes = ["/auth/login", "/api/users/login"]

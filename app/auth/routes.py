@@ -14,6 +14,7 @@ from app.core.permissions import auth_required
 from app.core.throttle import (
     login_throttle,
     password_change_throttle,
+    profile_change_throttle,
     registration_throttle,
 )
 from app.extensions import db
@@ -121,10 +122,11 @@ def me():
 
 @blp.route("/me", methods=["PATCH"])
 @auth_required()
+@profile_change_throttle
 @no_store
 @blp.arguments(OwnProfileUpdateSchema)
 @blp.response(200, OwnUserSchema)
-@problems(403, 409)
+@problems(403, 409, 429, 503)
 def update_me(changes):
     """Change full name, bio, image or email.
 

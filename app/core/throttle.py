@@ -210,14 +210,17 @@ def remember_address(account):
         log.warning("could not remember a sign-in address", exc_info=True)
 
 
-def guessing_throttle(resolve):
-    """The three failure counters for a view whose account `resolve()` names."""
+def guessing_throttle(resolve, when=None):
+    """The three failure counters for a view whose account `resolve()` names; with
+    `when`, only for the requests for which `when()` is true (a password was sent)."""
     account = remembered_account(resolve)
+    skip = (lambda: not when()) if when else None
     per_address = limiter.shared_limit(
         config_value("RATELIMIT_LOGIN_PER_ADDRESS"),
         scope="login-address",
         key_func=get_remote_address,
         deduct_when=failed,
+        exempt_when=skip,
         override_defaults=False,
     )
     per_account_and_address = limiter.shared_limit(
@@ -225,6 +228,7 @@ def guessing_throttle(resolve):
         scope="login-account-address",
         key_func=lambda: f"{account()}@{get_remote_address()}",
         deduct_when=failed,
+        exempt_when=skip,
         override_defaults=False,
     )
     account_ceiling = limiter.shared_limit(
@@ -232,7 +236,7 @@ def guessing_throttle(resolve):
         scope="login-account",
         key_func=account,
         deduct_when=failed,
-        exempt_when=lambda: is_known_address(account()),
+        exempt_when=lambda: (skip is not None and skip()) or is_known_address(account()),
         override_defaults=False,
     )
 
@@ -240,11 +244,12 @@ def guessing_throttle(resolve):
         @wraps(view)
         def remembering_success(*args, **kwargs):
             response = view(*args, **kwargs)
-            if current_app.make_response(response).status_code < 300:
+            checked = when is None or when()
+            if checked and current_app.make_response(response).status_code < 300:
                 remember_address(account())
             return response
 
-        limited = password_work()(remembering_success)
+        limited = password_work(when)(remembering_success)
         return per_address(per_account_and_address(account_ceiling(limited)))
 
     return decorate
@@ -261,5 +266,16 @@ def login_throttle(login_of):
     return guessing_throttle(resolve)
 
 
+def current_password_sent():
+    body = request.get_json(silent=True)
+    return isinstance(body, dict) and "current_password" in body
+
+
+def signed_in_account():
+    return f"user:{current_user.id}"
+
+
 # For a signed-in user confirming their password: apply inside auth_required.
-password_change_throttle = guessing_throttle(lambda: f"user:{current_user.id}")
+password_change_throttle = guessing_throttle(signed_in_account)
+# A profile change that may carry current_password (an email change with a stale token).
+profile_change_throttle = guessing_throttle(signed_in_account, when=current_password_sent)
