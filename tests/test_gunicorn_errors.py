@@ -9,11 +9,10 @@ nginx stands in front.
 """
 
 import json
-import socket
 
 import pytest
 
-from tests.servers import Gunicorn, production_env
+from tests.servers import Gunicorn, exchange, production_env
 
 PROBLEM = "application/problem+json"
 
@@ -25,19 +24,6 @@ def gunicorn(tmp_path_factory):
     server = Gunicorn(env, scratch / "gunicorn.log").start()
     yield server
     server.stop()
-
-
-def exchange(port, raw):
-    """Send raw bytes; (status, headers, body) of the answer, read until the server closes."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(raw)
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in header_lines)
-    return int(status_line.split()[1]), {k.lower(): v for k, v in headers.items()}, body
 
 
 MALFORMED = {
