@@ -2,15 +2,18 @@
 
 `make serve` stops nginx when gunicorn dies, so these run nginx alone, from
 the same rendered config, in front of a socket nobody listens on (502) and
-one that accepts and never answers (504).
+one that accepts and never answers (504). The last test keeps docker-compose's
+nginx service in step with the template's variables.
 """
 
 import json
+import re
 import socket
 import subprocess
 
 import pytest
 
+from config import BASE_DIR
 from tests.servers import exchange, free_port, require_tools, serve_script, wait_until
 
 PROBLEM = "application/problem+json"
@@ -80,3 +83,11 @@ def test_gunicorn_too_slow_is_a_504_problem(nginx_in_front_of, tmp_path):
         never_answers.listen(16)  # connections wait in the backlog, never accepted
         port = nginx_in_front_of(f"unix:{tmp_path / 'stuck.sock'}", NGINX_PROXY_READ_TIMEOUT_S=1)
         assert_problem(exchange(port, GET_HEALTH), 504)
+
+
+def test_docker_compose_gives_nginx_every_variable_of_the_template(serve):
+    template = (BASE_DIR / "deploy" / "folio.conf.template").read_text()
+    compose = (BASE_DIR / "docker-compose.yml").read_text()
+    nginx_service = compose[compose.index("\n  nginx:") :].split("\n  api:")[0]
+    for name in set(serve.TEMPLATE_VARIABLE.findall(template)):
+        assert re.search(rf"^\s+{name}: ", nginx_service, re.MULTILINE), name
