@@ -232,7 +232,11 @@ class Serve:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        wait_until(self.answers, 60, f"make serve's shape did not start; see {self.log_path}")
+        try:
+            wait_until(self.answers, 60, f"make serve's shape did not start; see {self.log_path}")
+        except BaseException:
+            self.stop()  # a failed start must not leave nginx or gunicorn behind
+            raise
         return self
 
     def answers(self):

@@ -212,19 +212,22 @@ def alive(pid):
 @pytest.mark.parametrize("stop", ["SIGTERM to the script", "gunicorn dies"])
 def test_serve_stops_both_servers_and_cleans_up(tmp_path, stop):
     server = Serve(serve_env(tmp_path), tmp_path / "serve.log").start()
-    processes = server_processes(server)
-    nginx_pid, nginx_command = processes["nginx"]
-    gunicorn_pid, _ = processes["gunicorn"]
-    # "nginx: master process /usr/sbin/nginx -p <directory> -c ...": nginx rewrites its title.
-    words = b" ".join(nginx_command).split()
-    directory = Path(words[words.index(b"-p") + 1].decode())
-    assert (directory / "gunicorn.sock").exists()
+    try:
+        processes = server_processes(server)
+        nginx_pid, nginx_command = processes["nginx"]
+        gunicorn_pid, _ = processes["gunicorn"]
+        # "nginx: master process /usr/sbin/nginx -p <directory> -c ...": nginx rewrites its title.
+        words = b" ".join(nginx_command).split()
+        directory = Path(words[words.index(b"-p") + 1].decode())
+        assert (directory / "gunicorn.sock").exists()
 
-    if stop == "gunicorn dies":
-        os.kill(gunicorn_pid, signal.SIGKILL)
-        assert server.process.wait(40) != 0
-    else:
-        assert server.stop() == 0
+        if stop == "gunicorn dies":
+            os.kill(gunicorn_pid, signal.SIGKILL)
+            assert server.process.wait(40) != 0
+        else:
+            assert server.stop() == 0
+    finally:
+        server.stop()  # whatever failed above, leave no server behind
 
     assert not alive(nginx_pid) and not alive(gunicorn_pid)
     assert not directory.exists()
