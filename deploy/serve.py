@@ -11,11 +11,14 @@ JWT_SECRET_KEY and the rest as the README's configuration table says), then:
 3. starts nginx on 127.0.0.1:PORT (8080) with deploy/*.template rendered into
    the same directory, which also holds its pid file and temporary files.
 
-SIGTERM or Ctrl-C stops both gracefully (requests in flight finish) and removes
-the directory; when either exits by itself, the other is stopped too. It
+SIGTERM, Ctrl-C or a closed terminal stops both gracefully (requests in flight
+finish) and removes the directory; when either exits by itself, the other is
+stopped too, and if this script is killed outright (SIGKILL) Linux stops both. It
 installs nothing: without nginx it says how to install it, in one line.
 """
 
+import contextlib
+import ctypes
 import os
 import re
 import shutil
@@ -43,10 +46,13 @@ NGINX_DEFAULTS = {
 STOP_SIGNALS = {"nginx": signal.SIGQUIT, "gunicorn": signal.SIGTERM}
 # Above gunicorn's graceful_timeout (20 s), so a graceful stop is never cut short.
 STOP_TIMEOUT_S = 30
+# Signals that stop the pair: a supervisor's SIGTERM, Ctrl-C, a closed terminal.
+STOP_ON = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class Stop(Exception):
-    """SIGTERM or SIGINT (Ctrl-C) arrived."""
+    """One of STOP_ON arrived."""
 
 
 def raise_stop(signum, _frame):
@@ -116,10 +122,19 @@ def gunicorn_command(gunicorn_socket):
     ]
 
 
+def stop_when_this_script_dies():
+    """Runs in the child: Linux sends it SIGTERM if this script dies without
+    stopping it (SIGKILL, a crash), so no server outlives its supervisor."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the signals above only
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def start(command, env=None):
     # A process group of its own: Ctrl-C reaches this script only, which then
     # stops both servers in order instead of letting the terminal kill them.
-    return subprocess.Popen(command, cwd=BASE_DIR, env=env, process_group=0)
+    return subprocess.Popen(
+        command, cwd=BASE_DIR, env=env, process_group=0, preexec_fn=stop_when_this_script_dies
+    )
 
 
 def wait_for_socket(path, process):
@@ -142,8 +157,8 @@ def watch(processes):
 
 
 def stop(processes):
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for signum in STOP_ON:  # a second Ctrl-C must not cut the cleanup short
+        signal.signal(signum, signal.SIG_IGN)
     for name, process in processes.items():
         if process.poll() is None:
             process.send_signal(STOP_SIGNALS[name])
@@ -189,8 +204,8 @@ def main():
     if nginx is None:
         print(f"serve: nginx is not installed; install it with: {NGINX_INSTALL}", file=sys.stderr)
         return 1
-    signal.signal(signal.SIGTERM, raise_stop)
-    signal.signal(signal.SIGINT, raise_stop)
+    for signum in STOP_ON:
+        signal.signal(signum, raise_stop)
     directory = Path(tempfile.mkdtemp(prefix="folio-serve-"))
     try:
         return serve(nginx, directory)

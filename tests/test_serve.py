@@ -12,13 +12,22 @@ import gzip
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 from pathlib import Path
 
 import pytest
 
-from tests.servers import Serve, call, exchange, production_env, require_tools, serve_script
+from tests.servers import (
+    Serve,
+    call,
+    exchange,
+    production_env,
+    require_tools,
+    serve_script,
+    wait_until,
+)
 
 PROBLEM = "application/problem+json"
 CLIENT = "127.0.0.5"  # a loopback address that is not 127.0.0.1: "somewhere else"
@@ -192,13 +201,17 @@ def test_a_client_too_slow_to_send_its_request_is_dropped_and_logged(served, sen
 def server_processes(server):
     """{name: pid} of the nginx and gunicorn masters started by deploy/serve.py."""
     pid = server.process.pid
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     found = {}
-    for child in children:
-        command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-        name = "gunicorn" if b"gunicorn" in command else "nginx"
-        found[name] = (int(child), command)
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        command = Path(f"/proc/{child}/cmdline").read_bytes()
+        found["gunicorn" if b"gunicorn" in command else "nginx"] = int(child)
     return found
+
+
+def serve_directory(nginx_pid):
+    """The temporary directory: "nginx: master process nginx -p <directory> -c ..."."""
+    words = Path(f"/proc/{nginx_pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
+    return Path(words[words.index(b"-p") + 1].decode())
 
 
 def alive(pid):
@@ -214,11 +227,8 @@ def test_serve_stops_both_servers_and_cleans_up(tmp_path, stop):
     server = Serve(serve_env(tmp_path), tmp_path / "serve.log").start()
     try:
         processes = server_processes(server)
-        nginx_pid, nginx_command = processes["nginx"]
-        gunicorn_pid, _ = processes["gunicorn"]
-        # "nginx: master process /usr/sbin/nginx -p <directory> -c ...": nginx rewrites its title.
-        words = b" ".join(nginx_command).split()
-        directory = Path(words[words.index(b"-p") + 1].decode())
+        nginx_pid, gunicorn_pid = processes["nginx"], processes["gunicorn"]
+        directory = serve_directory(nginx_pid)
         assert (directory / "gunicorn.sock").exists()
 
         if stop == "gunicorn dies":
@@ -233,3 +243,23 @@ def test_serve_stops_both_servers_and_cleans_up(tmp_path, stop):
     assert not directory.exists()
     with pytest.raises(OSError):
         call(server.port, "GET", "/health", timeout=2)
+
+
+def test_killing_the_script_still_stops_both_servers(tmp_path):
+    """SIGKILL leaves no cleanup to the script: the kernel tells its servers."""
+    server = Serve(serve_env(tmp_path), tmp_path / "serve.log").start()
+    processes = server_processes(server)
+    directory = serve_directory(processes["nginx"])
+    try:
+        server.process.kill()
+        server.process.wait()
+        wait_until(
+            lambda: not any(map(alive, processes.values())),
+            40,
+            "nginx or gunicorn outlived the script",
+        )
+    finally:
+        for pid in processes.values():
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(directory)  # the one thing a killed script cannot clean up
