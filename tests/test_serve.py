@@ -142,6 +142,8 @@ NGINX_ERRORS = {
         431,
     ),
     "garbled request line": (b"NONSENSE\r\n\r\n", 400),
+    "TRACE, which nginx refuses itself": (b"TRACE / HTTP/1.1\r\nHost: x\r\n\r\n", 405),
+    "HTTP/2.0 request line": (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
     "nginx's own error page, asked for directly": (
         b"GET /.nginx-problem HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         404,
