@@ -64,7 +64,7 @@ def test_requests_gunicorn_refuses_are_answered_as_problem_details(gunicorn, raw
 
 def test_gunicorn_still_serves_well_formed_requests(gunicorn):
     status, _, body = exchange(
-        gunicorn.port, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        gunicorn.port, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     )
     assert status == 200
     assert json.loads(body)["status"] == "ok"
