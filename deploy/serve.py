@@ -21,6 +21,7 @@ import contextlib
 import ctypes
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -49,6 +50,8 @@ STOP_TIMEOUT_S = 30
 # Signals that stop the pair: a supervisor's SIGTERM, Ctrl-C, a closed terminal.
 STOP_ON = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# nginx.conf.template's worker_connections (4096) per worker, with room to spare.
+OPEN_FILES_WANTED = 16384
 
 
 class Stop(Exception):
@@ -61,6 +64,15 @@ def raise_stop(signum, _frame):
 
 def find_nginx():
     return shutil.which("nginx") or shutil.which("nginx", path=os.pathsep.join(SBIN_DIRS))
+
+
+def raise_open_file_limit():
+    """Each slow client is an open file in nginx: allow as many as the hard limit
+    lets. The servers inherit it (a login shell's soft limit is often 1024)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = OPEN_FILES_WANTED if hard == resource.RLIM_INFINITY else min(hard, OPEN_FILES_WANTED)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def app_environment(environ):
@@ -206,6 +218,7 @@ def main():
         return 1
     for signum in STOP_ON:
         signal.signal(signum, raise_stop)
+    raise_open_file_limit()
     directory = Path(tempfile.mkdtemp(prefix="folio-serve-"))
     try:
         return serve(nginx, directory)
