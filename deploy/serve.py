@@ -13,8 +13,8 @@ JWT_SECRET_KEY and the rest as the README's configuration table says), then:
 
 SIGTERM, Ctrl-C or a closed terminal stops both gracefully (requests in flight
 finish) and removes the directory; when either exits by itself, the other is
-stopped too, and if this script is killed outright (SIGKILL) Linux stops both. It
-installs nothing: without nginx it says how to install it, in one line.
+stopped too, and if this script is killed outright (SIGKILL) Linux stops
+both. It installs nothing: without nginx it says how to install it, in one line.
 """
 
 import contextlib
@@ -39,7 +39,6 @@ NGINX_INSTALL = "sudo apt-get install nginx"
 # Settings of the nginx templates that come from the environment, and their defaults.
 NGINX_DEFAULTS = {
     "PORT": "8080",
-    "MAX_CONTENT_LENGTH": "1048576",
     "NGINX_CLIENT_TIMEOUT_S": "10",
     "NGINX_PROXY_READ_TIMEOUT_S": "35",
 }
@@ -94,9 +93,23 @@ def nginx_settings(environ, gunicorn_socket):
             raise SystemExit(f"serve: {name} must be a whole number, got {value!r}")
     return {
         **settings,
+        "MAX_CONTENT_LENGTH": str(folio_body_limit(environ)),
         "NGINX_LISTEN": f"127.0.0.1:{settings['PORT']}",
         "FOLIO_UPSTREAM": f"unix:{gunicorn_socket}",
     }
+
+
+def folio_body_limit(environ):
+    """MAX_CONTENT_LENGTH as config.py reads it (one default, in one place), so
+    nginx refuses exactly the bodies Folio would."""
+    if str(BASE_DIR) not in sys.path:
+        sys.path.insert(0, str(BASE_DIR))
+    from config import Config, ConfigError
+
+    try:
+        return Config(environ).MAX_CONTENT_LENGTH
+    except ConfigError as error:
+        raise SystemExit(f"serve: {error}") from None
 
 
 def render(template, values):

@@ -2,7 +2,8 @@
 
 `make serve` stops nginx when gunicorn dies, so these run nginx alone, from
 the same rendered config, in front of a socket nobody listens on (502) and
-one that accepts and never answers (504). The last test keeps docker-compose's
+one that accepts and never answers (504); and the body limit the rendered
+config takes from MAX_CONTENT_LENGTH. The last test keeps docker-compose's
 nginx service in step with the template's variables.
 """
 
@@ -83,6 +84,15 @@ def test_gunicorn_too_slow_is_a_504_problem(nginx_in_front_of, tmp_path):
         never_answers.listen(16)  # connections wait in the backlog, never accepted
         port = nginx_in_front_of(f"unix:{tmp_path / 'stuck.sock'}", NGINX_PROXY_READ_TIMEOUT_S=1)
         assert_problem(exchange(port, GET_HEALTH), 504)
+
+
+def test_the_body_limit_follows_max_content_length(nginx_in_front_of, tmp_path):
+    port = nginx_in_front_of(f"unix:{tmp_path / 'nobody-listens.sock'}", MAX_CONTENT_LENGTH=2048)
+    post = (
+        b"POST /auth/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+    )
+    assert_problem(exchange(port, post % 2049 + b" " * 2049), 413)
+    assert_problem(exchange(port, post % 2048 + b" " * 2048), 502)  # passed on, to nobody
 
 
 def test_docker_compose_gives_nginx_every_variable_of_the_template(serve):
