@@ -8,10 +8,11 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run seed bench test lint format migrate upgrade check-migrations openapi clean help
+.PHONY: run serve seed bench test lint format migrate upgrade check-migrations openapi clean help
 
 help:
 	@echo "make run      start the dev server on http://$(HOST):$(PORT) (SQLite by default)"
+	@echo "make serve    production shape in the foreground: nginx on 127.0.0.1:\$${PORT:-8080} in front of gunicorn"
 	@echo "make test     run the suite on SQLite, then on PostgreSQL/Redis when configured"
 	@echo "make lint     ruff"
 	@echo "make migrate  autogenerate a migration: make migrate m='add posts'"
@@ -41,6 +42,12 @@ run: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed --if-empty --users 20 --posts 200
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# Production's shape, locally: nginx in front of gunicorn (deploy/serve.py), from
+# the production environment (APP_ENV=production, DATABASE_URL, secrets, ...).
+# Needs nginx (Debian package nginx); installs nothing system-wide. Ctrl-C stops both.
+serve: $(VENV)/.runtime
+	$(BIN)/python deploy/serve.py
 
 # Benchmarks are not tests: never part of `make test`. Needs PostgreSQL
 # (BENCH_DATABASE_URL, default folio_bench on 127.0.0.1) and wrk (installed if missing).

@@ -24,7 +24,9 @@ bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 # per process keeps a worker's database use to one connection at a time.
 # cpu_count() sees the host's cores, not a container's CPU quota: set
 # WEB_CONCURRENCY in containers.
-worker_class = "sync"
+# gunicorn's sync worker, answering the requests gunicorn itself refuses (bad
+# request line, 414, 431) as problem details instead of HTML.
+worker_class = "app.core.gunicorn_worker.ProblemDetailsSyncWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 
 # A worker silent this long is killed and replaced; the database statement
@@ -33,8 +35,12 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # On SIGTERM, workers finish the requests they hold for up to this long. Keep it
 # below the orchestrator's own grace period (docker-compose gives 30 s here).
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
-# No keepalive setting: sync workers close every connection after its response,
-# so an idle client can never pin a worker (put nginx in front for keep-alive).
+# Sync workers cannot survive slow clients on their own: a worker reads a
+# request's headers and body itself, one connection at a time, so a client that
+# trickles them holds that worker until `timeout` kills it, and a handful of
+# such clients take the service offline. Serve through a buffering proxy that
+# hands over only whole requests: nginx (deploy/, `make serve`), or a platform
+# router that buffers (Procfile platforms). Sync workers also ignore keepalive.
 
 # Recycle each worker after this many requests (plus jitter, so workers do not
 # all restart at once) so that slow leaks cannot grow without bound.

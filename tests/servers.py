@@ -8,6 +8,7 @@
 """
 
 import http.client
+import importlib.util
 import json
 import os
 import secrets
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,25 @@ def call(port, method, path, body=None, headers=None, timeout=30):
         return response.status, content_type, parsed
     finally:
         connection.close()
+
+
+def exchange(port, raw, source="127.0.0.1", timeout=10):
+    """Send raw bytes from `source`; (status, headers, body), read until the server closes.
+
+    For what http.client will not send: garbled or oversized request lines and
+    headers, a chunked body, another loopback source address.
+    """
+    with socket.create_connection(("127.0.0.1", port), timeout, (source, 0)) as sock:
+        # A server may answer and close before reading everything: read its answer.
+        with suppress(ConnectionError):
+            sock.sendall(raw)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in header_lines)
+    return int(status_line.split()[1]), {k.lower(): v for k, v in headers.items()}, body
 
 
 def wait_until(condition, timeout_s, message):
@@ -198,3 +218,61 @@ def folio_server(tmp_path, **settings):
         finally:
             server.terminate()
             server.wait(timeout=10)
+
+
+class Serve:
+    """`make serve`'s shape: deploy/serve.py (nginx in front of gunicorn) on a free port."""
+
+    SCRIPT = BASE_DIR / "deploy" / "serve.py"
+
+    def __init__(self, env, log_path, workers=2):
+        self.port = free_port()
+        self.log_path = log_path
+        self.env = {**env, "PORT": str(self.port), "WEB_CONCURRENCY": str(workers)}
+        self.process = None
+
+    def start(self):
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, str(self.SCRIPT)],
+                cwd=BASE_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_until(self.answers, 60, f"make serve's shape did not start; see {self.log_path}")
+        except BaseException:
+            self.stop()  # a failed start must not leave nginx or gunicorn behind
+            raise
+        return self
+
+    def answers(self):
+        assert self.process.poll() is None, f"deploy/serve.py exited; see {self.log_path}"
+        try:
+            return call(self.port, "GET", "/health", timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    def log_lines(self):
+        """The JSON lines written so far (Folio's and nginx's own)."""
+        lines = self.log_path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def stop(self):
+        """SIGTERM, as a supervisor would send; the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(40)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+def serve_script():
+    """deploy/serve.py as a module, for its helpers (rendering nginx's config)."""
+    spec = importlib.util.spec_from_file_location("folio_serve", Serve.SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
