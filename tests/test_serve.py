@@ -265,3 +265,32 @@ def test_killing_the_script_still_stops_both_servers(tmp_path):
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         shutil.rmtree(directory)  # the one thing a killed script cannot clean up
+
+
+def post(port, path, body, source):
+    payload = json.dumps(body).encode()
+    raw = (
+        b"POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+    )
+    return exchange(port, raw % (path.encode(), port, len(payload), payload), source=source)
+
+
+def test_nginx_refuses_a_flood_of_password_work_before_any_worker_hashes(served):
+    """Each sign-in or registration costs an argon2 hash: past a burst, nginx answers
+    429 itself, so a flood from one address never reaches (or queues for) a worker."""
+    flooder, bystander = "127.0.0.7", "127.0.0.8"
+    body = {"login": "nobody", "password": "not the password"}
+    answers = [post(served.port, "/auth/login", body, flooder) for _ in range(20)]
+    # Folio's own counters refuse some first (5 wrong passwords per account and address);
+    # the answers without Folio's X-Request-ID are nginx's, given without a worker.
+    by_nginx = [answer for answer in answers if "x-request-id" not in answer[1]]
+    assert len(by_nginx) >= 5, [status for status, _, _ in answers]
+    status, headers, raw = by_nginx[0]
+    assert status == 429
+    assert headers["content-type"] == PROBLEM
+    assert int(headers["retry-after"]) > 0
+    assert json.loads(raw)["status"] == 429
+    # The wall is per address, and reads are not behind it.
+    assert post(served.port, "/auth/login", body, bystander)[0] == 401
+    assert get(served.port, "/health", source=flooder)[0] == 200
