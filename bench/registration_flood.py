@@ -11,9 +11,16 @@ database, and measures what a reader of one post sees:
    answers come, while the reader reads as before. `--addresses one`: every
    flood request from one client address (the issue's case); `many`: each from
    a new address (a botnet: only the cap on concurrent hashes stands in the
-   way of the CPU). Addresses travel in X-Forwarded-For (PROXY_FIX_X_FOR=1).
+   way of the CPU). Each client connects from its own loopback address
+   (127.x.y.z) and names it in X-Forwarded-For as well: gunicorn alone
+   believes the header (PROXY_FIX_X_FOR=1), nginx replaces it with the
+   address it saw.
    `--addresses health`, for reference: the same loops on GET /health, the
    cheapest answer Folio gives, so what any flood of requests costs the reader.
+
+`--shape serve` runs the shipped production shape, nginx in front of
+gunicorn (deploy/serve.py, as `make serve`); `gunicorn` (the default) runs
+gunicorn alone, as the Procfile does.
 
 It reports the reader's p50/p99 idle and under flood, their ratio, and the
 flood's answers by status. Runnable alone (`python bench/registration_flood.py
@@ -42,8 +49,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench import run  # noqa: E402
 
-READER_ADDRESS = "10.200.0.1"
-FLOOD_ADDRESS = "10.100.0.1"
+READER_ADDRESS = "127.0.0.2"
+FLOOD_ADDRESS = "127.0.0.3"
 FLOOD_LOOPS = 6
 ADDRESS_LABELS = {
     "one": "one address",
@@ -75,6 +82,12 @@ def add_arguments(parser):
         "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
     )
     parser.add_argument("--app-dir", type=Path, default=ROOT, help="the Folio checkout to serve")
+    parser.add_argument(
+        "--shape",
+        choices=("gunicorn", "serve"),
+        default="gunicorn",
+        help="gunicorn alone, or nginx in front of it (deploy/serve.py, as `make serve`)",
+    )
 
 
 def server_env(args, port):
@@ -104,7 +117,9 @@ def forget_counters(url):
 
 def request(port, method, path, address, body=None, timeout=30):
     """The status, or 'no answer' when the socket failed or timed out."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=timeout, source_address=(address, 0)
+    )
     headers = {"X-Forwarded-For": address, "Content-Type": "application/json"}
     try:
         connection.request(method, path, body=body, headers=headers)
@@ -150,7 +165,7 @@ def flood(port, addresses, stop):
         if addresses == "one":
             return FLOOD_ADDRESS
         n = next(numbers)
-        return f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+        return f"127.{1 + (n >> 16 & 127)}.{n >> 8 & 255}.{n & 255}"
 
     def loop():
         while not stop.is_set():
@@ -205,7 +220,10 @@ def measure(args, port, post_id):
     env = server_env(args, port)
     base = f"http://127.0.0.1:{port}"
     variants = ["one", "many"] if args.addresses == "both" else [args.addresses]
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+    if args.shape == "serve":
+        command = [sys.executable, "deploy/serve.py"]
+    else:
+        command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
     results = []
     with psycopg.connect(args.database) as conn:
         last_user = conn.execute("SELECT max(id) FROM users").fetchone()[0]
@@ -214,6 +232,7 @@ def measure(args, port, post_id):
             forget_counters(args.redis)
             with run.server(command, env, f"{base}/health", cwd=args.app_dir):
                 result = scenario(port, f"/api/v1/posts/{post_id}", addresses, args)
+            result["shape"] = args.shape
             print(summary(result), flush=True)
             results.append(result)
     finally:
@@ -226,7 +245,7 @@ def measure(args, port, post_id):
 def summary(result):
     idle, flood_ = result["idle"], result["flood"]
     return (
-        f"registration flood ({ADDRESS_LABELS[result['addresses']]}):"
+        f"registration flood ({ADDRESS_LABELS[result['addresses']]}, {result['shape']}):"
         f" reader p50/p99 idle {idle['p50_ms']}/{idle['p99_ms']} ms, under flood"
         f" {flood_['p50_ms']}/{flood_['p99_ms']} ms (p50 x{result.get('p50_ratio')});"
         f" flood answers {result['flood_statuses']}; reader answers {flood_['statuses']}"

@@ -196,7 +196,11 @@ def build_flood(results, args, load_before, seconds):
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": machine(load_before),
-        "settings": {"posts": args.size, "seconds_per_phase": args.flood_seconds},
+        "settings": {
+            "posts": args.size,
+            "seconds_per_phase": args.flood_seconds,
+            "shape": args.shape,
+        },
         "registration_flood": results,
         "duration_s": round(seconds),
     }
@@ -204,7 +208,8 @@ def build_flood(results, args, load_before, seconds):
 
 def write_flood(run, directory):
     directory.mkdir(parents=True, exist_ok=True)
-    stem = f"{run['date'][:10]}-registration-flood"
+    shape = "" if run["settings"]["shape"] == "gunicorn" else f"-{run['settings']['shape']}"
+    stem = f"{run['date'][:10]}-registration-flood{shape}"
     (directory / f"{stem}.json").write_bytes(orjson.dumps(run, option=orjson.OPT_INDENT_2))
     text = flood_table(run["registration_flood"]) + "\n\n" + machine_line(run["machine"])
     (directory / f"{stem}.md").write_text(text + "\n")
