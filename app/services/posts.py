@@ -29,6 +29,7 @@ from sqlalchemy.types import String, TypeDecorator
 
 from app.core.clock import utcnow
 from app.core.database import insert_ignoring_duplicates, json_object
+from app.core.numbers import whole_number
 from app.core.pagination import derived, read_rows
 from app.extensions import db
 from app.models import Category, Comment, Favorite, Follow, Post, Tag, User, post_tags
@@ -192,9 +193,10 @@ def find_post(reference, viewer, *, for_update=False, profiles=False):
     Post, locked on PostgreSQL, for a view that changes it.
     """
     by_id = reference.isascii() and reference.isdigit()  # "³".isdigit() is True too
-    if by_id and int(reference) > MAX_ID:
+    post_id = whole_number(reference, MAX_ID) if by_id else None
+    if by_id and post_id is None:
         return None
-    params = {"reference": int(reference) if by_id else reference}
+    params = {"reference": post_id if by_id else reference}
     if for_update:
         result = db.session.execute(post_to_change(by_id), params).scalars()
     else:

@@ -1,0 +1,151 @@
+"""Small hostile inputs that once answered 500: each is a 400 or 422 problem now.
+
+Each listed input reproduces one of the 500s the hardening issue found (one
+kilobyte or less each), and the fuzz test at the end generates more of the
+same kinds for every operation with a JSON body or query arguments.
+"""
+
+import pytest
+from sqlalchemy import func, select
+
+from app.core.json import MAX_JSON_DEPTH
+from app.extensions import db
+from app.models import Category, Comment, Post, Tag, User
+from tests.content_helpers import API, create_post
+from tests.test_errors import assert_problem
+
+JSON = {"Content-Type": "application/json"}
+HUGE_NUMBER = "9" * 5000  # int() refuses more than 4,300 digits (sys.get_int_max_str_digits)
+LONE_SURROGATE = "\\ud800"  # as JSON text: json.dumps refuses to write one
+
+
+def nested(depth, inner=b"1"):
+    return b"[" * depth + inner + b"]" * depth
+
+
+def row_counts(app):
+    with app.app_context():
+        return {
+            model.__name__: db.session.scalar(select(func.count()).select_from(model))
+            for model in (User, Post, Tag, Category, Comment)
+        }
+
+
+def post_raw(client, path, body, headers=None):
+    return client.post(path, data=body, headers={**JSON, **(headers or {})})
+
+
+# --- JSON nested too deeply ----------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [500, 100_000])
+def test_deeply_nested_json_at_login_is_400(client, depth):
+    body = b'{"login": ' + nested(depth) + b', "password": "x"}'
+    problem = assert_problem(post_raw(client, "/auth/login", body), 400)
+    assert "nested" in problem["detail"]
+
+
+def test_deeply_nested_json_in_a_post_is_400_and_stores_nothing(app, client, alice):
+    before = row_counts(app)
+    body = b'{"title": "t", "body": "b", "tags": ' + nested(500, b'"x"') + b"}"
+    assert_problem(post_raw(client, f"{API}/posts", body, alice), 400)
+    assert row_counts(app) == before
+
+
+def test_json_nested_to_the_documented_limit_is_read(client, alice):
+    """At the limit the body is read and judged by its schema (here: tags are strings)."""
+    body = b'{"title": "t", "body": "b", "tags": ' + nested(MAX_JSON_DEPTH - 1, b'"x"') + b"}"
+    problem = assert_problem(post_raw(client, f"{API}/posts", body, alice), 422)
+    assert "tags" in problem["errors"]
+    body = b'{"title": "t", "body": "b", "tags": ' + nested(MAX_JSON_DEPTH, b'"x"') + b"}"
+    assert "nested" in assert_problem(post_raw(client, f"{API}/posts", body, alice), 400)["detail"]
+
+
+# --- integers int() cannot read ------------------------------------------------
+
+
+def test_a_huge_integer_in_a_body_is_400(app, client, alice):
+    before = row_counts(app)
+    body = f'{{"title": "t", "body": "b", "category": {HUGE_NUMBER}}}'.encode()
+    problem = assert_problem(post_raw(client, f"{API}/posts", body, alice), 400)
+    assert "digits" in problem["detail"]
+    assert row_counts(app) == before
+
+
+def test_a_huge_integer_at_login_is_400(client):
+    body = f'{{"login": {HUGE_NUMBER}, "password": "x"}}'.encode()
+    assert_problem(post_raw(client, "/auth/login", body), 400)
+
+
+@pytest.mark.parametrize("argument", ["per_page", "page"])
+def test_a_huge_integer_in_a_query_is_422(client, argument):
+    assert_problem(client.get(f"{API}/posts?{argument}={HUGE_NUMBER}"), 422)
+
+
+def test_a_huge_integer_as_a_post_reference_is_404(client):
+    assert_problem(client.get(f"{API}/posts/{HUGE_NUMBER}"), 404)
+    assert client.get(f"/api/articles/{HUGE_NUMBER}").status_code == 404  # Conduit's error shape
+
+
+@pytest.mark.parametrize("number", [HUGE_NUMBER, str(10**20)], ids=["5000 digits", "20 digits"])
+def test_a_huge_comment_id_is_404(client, number):
+    assert_problem(client.get(f"{API}/comments/{number}"), 404)
+
+
+def test_a_huge_revision_in_if_match_is_412(client, alice):
+    post = create_post(client, alice)
+    response = client.patch(
+        f"{API}/posts/{post['id']}",
+        json={"title": "changed"},
+        headers={**alice, "If-Match": f'"{HUGE_NUMBER}-0123456789abcdef"'},
+    )
+    assert_problem(response, 412)
+    unchanged = client.get(f"{API}/posts/{post['id']}", headers=alice).get_json()
+    assert unchanged["title"] == post["title"]
+
+
+# --- lone surrogates -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f'{{"login": "{LONE_SURROGATE}", "password": "x"}}',
+        f'{{"login": "alice", "password": "{LONE_SURROGATE}"}}',
+        f'{{"login": "alice", "password": "x", "{LONE_SURROGATE}": 1}}',
+    ],
+    ids=["login", "password", "a key"],
+)
+def test_a_lone_surrogate_at_login_is_400(client, make_user, body):
+    make_user("alice")
+    problem = assert_problem(post_raw(client, "/auth/login", body.encode()), 400)
+    assert "surrogate" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f'{{"title": "{LONE_SURROGATE}", "body": "b"}}',
+        f'{{"title": "t", "body": "b", "tags": ["{LONE_SURROGATE}"]}}',
+        f'{{"title": "t", "body": "b", "{LONE_SURROGATE}": "x"}}',
+    ],
+    ids=["title", "tag", "a key"],
+)
+def test_a_lone_surrogate_in_a_post_is_400_and_stores_nothing(app, client, alice, body):
+    before = row_counts(app)
+    assert_problem(post_raw(client, f"{API}/posts", body.encode(), alice), 400)
+    assert row_counts(app) == before
+
+
+def test_a_lone_surrogate_at_registration_is_400_and_stores_nothing(app, client):
+    before = row_counts(app)
+    body = f'{{"username": "bobby", "email": "b@example.com", "password": "{LONE_SURROGATE * 9}"}}'
+    assert_problem(post_raw(client, "/auth/register", body.encode()), 400)
+    assert row_counts(app) == before
+
+
+def test_a_surrogate_pair_is_one_character_and_welcome(client, alice):
+    body = b'{"title": "\\ud83d\\ude00", "body": "b"}'
+    response = post_raw(client, f"{API}/posts", body, alice)
+    assert response.status_code == 201
+    assert response.get_json()["title"] == "\N{GRINNING FACE}"
