@@ -149,3 +149,14 @@ def test_a_surrogate_pair_is_one_character_and_welcome(client, alice):
     response = post_raw(client, f"{API}/posts", body, alice)
     assert response.status_code == 201
     assert response.get_json()["title"] == "\N{GRINNING FACE}"
+
+
+def test_input_schemas_refuse_lone_surrogates_on_the_field():
+    """Text that reaches a schema by another road than a JSON body is refused there too."""
+    from marshmallow import ValidationError
+
+    from app.schemas.user import LoginSchema
+
+    with pytest.raises(ValidationError) as refused:
+        LoginSchema().load({"login": "\ud800", "password": "x\udfff"})
+    assert set(refused.value.messages) == {"login", "password"}
