@@ -160,3 +160,39 @@ def test_input_schemas_refuse_lone_surrogates_on_the_field():
     with pytest.raises(ValidationError) as refused:
         LoginSchema().load({"login": "\ud800", "password": "x\udfff"})
     assert set(refused.value.messages) == {"login", "password"}
+
+
+# --- text that grows when normalised -------------------------------------------
+
+GROWING_TAG = "İstanbul İzmir İnegöl İskenderun"  # 32 characters, 36 once lower-cased
+
+
+def test_a_tag_longer_than_the_column_once_lower_cased_is_422(app, client, alice):
+    assert len(GROWING_TAG) == 32 and len(GROWING_TAG.lower()) == 36
+    before = row_counts(app)
+    body = {"title": "t", "body": "b", "tags": [GROWING_TAG]}
+    problem = assert_problem(client.post(f"{API}/posts", json=body, headers=alice), 422)
+    assert "tags" in problem["errors"]
+    assert row_counts(app) == before
+
+
+def test_a_tag_that_fits_once_lower_cased_is_kept_lower_cased(client, alice):
+    post = create_post(client, alice, tags=["İzmir"])
+    assert post["tags"] == ["İzmir".lower()]
+
+
+@pytest.mark.parametrize(
+    "name", ["\N{LATIN SMALL LIGATURE FFI}" * 64, "\N{SQUARE MHZ}" * 64], ids=["ffi", "MHz"]
+)
+def test_a_category_name_whose_slug_grows_past_the_column_is_created(client, editor, name):
+    """NFKD spells a ligature (or ㎒) in three ASCII letters: the slug is cut to fit."""
+    response = client.post(f"{API}/categories", json={"name": name}, headers=editor)
+    assert response.status_code == 201, response.get_json()
+    slug = response.get_json()["slug"]
+    assert 0 < len(slug) <= Category.slug.type.length
+    assert client.get(f"{API}/categories/{slug}").status_code == 200
+
+
+def test_a_post_title_whose_slug_grows_is_created(client, alice):
+    post = create_post(client, alice, title="\N{LATIN SMALL LIGATURE FFI}" * 200)
+    assert len(post["slug"]) <= Post.slug.type.length
