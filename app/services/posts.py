@@ -356,7 +356,7 @@ def create_post(author, data):
     now = utcnow()  # stamped before publication, so published_at >= created_at
     post = Post(author=author, status="draft", tags=[], created_at=now, updated_at=now)
     apply_changes(post, data)
-    post = add_with_unique_slug(post, data["title"], "post")
+    post = add_with_unique_slug(post, data["title"], "post", always_suffixed=True)
     counters.post_changed(None, counters.published_state(post))
     return post
 
