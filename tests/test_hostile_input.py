@@ -196,3 +196,26 @@ def test_a_category_name_whose_slug_grows_past_the_column_is_created(client, edi
 def test_a_post_title_whose_slug_grows_is_created(client, alice):
     post = create_post(client, alice, title="\N{LATIN SMALL LIGATURE FFI}" * 200)
     assert len(post["slug"]) <= Post.slug.type.length
+
+
+# --- search text full of operators ---------------------------------------------
+
+OPERATOR_RUNS = ["-", "- ", "-(", "-!", " -", "-&", "-|"]
+
+
+@pytest.mark.parametrize("run", OPERATOR_RUNS)
+@pytest.mark.parametrize("tail", ["", "bees", " bees"])
+def test_search_with_many_negations_answers(client, alice, run, tail):
+    """33 negations in a row overflowed PostgreSQL's tsquery stack (a 500)."""
+    create_post(client, alice, title="Bees", status="published")
+    q = (run * 100)[: 200 - len(tail)] + tail
+    response = client.get(f"{API}/posts", query_string={"q": q})
+    assert response.status_code == 200, response.get_json()
+
+
+@pytest.mark.postgres
+def test_one_negation_still_excludes_after_a_run_of_them(client, alice):
+    create_post(client, alice, title="Bees and honey", status="published")
+    create_post(client, alice, title="Bees and wasps", status="published")
+    listed = client.get(f"{API}/posts", query_string={"q": "bees " + "-" * 40 + "honey"})
+    assert [post["title"] for post in listed.get_json()["items"]] == ["Bees and wasps"]

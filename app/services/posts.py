@@ -5,6 +5,7 @@ with the author, category, tags, counts and the viewer's `favorited` flag, so a
 list costs one statement whatever its length. Writes work on the ORM Post.
 """
 
+import re
 from functools import cache
 
 from sqlalchemy import (
@@ -40,6 +41,10 @@ from app.services.tags import tags_named
 
 MAX_ID = 2**31 - 1  # ids are INTEGER: a larger one names nothing (and would not bind)
 MAX_SEARCH_WORDS = 10
+# A dash, then more dashes with only spaces or operators between them ("- -",
+# "-(-(", "-!-!"): websearch_to_tsquery nests one NOT per dash, and 33 nested
+# NOTs overflow PostgreSQL's tsquery stack ("tsquery stack too small", a 500).
+NEGATION_RUN = re.compile(r"-(?:[^\w\"']*-)+")
 RANK_SCALE = 1_000_000
 
 
@@ -286,7 +291,7 @@ def search(query, words):
     """
     if db.session.get_bind().dialect.name == "postgresql":
         document = literal_column(f"posts.{SEARCH_VECTOR}")
-        tsquery = func.websearch_to_tsquery("english", words)
+        tsquery = func.websearch_to_tsquery("english", websearch_text(words))
         # Scaled to a whole number: a float rank would not survive the round trip
         # through a cursor exactly, and keyset comparisons need exact values.
         rank = cast(func.ts_rank(document, tsquery) * RANK_SCALE, BigInteger)
@@ -302,6 +307,12 @@ def search(query, words):
         word_rank = sum(case((condition, weight), else_=0) for condition, weight in hits)
         rank = word_rank if rank is None else rank + word_rank
     return query, (literal(0) if rank is None else rank)
+
+
+def websearch_text(words):
+    """`words` with each run of negations made one: `-` excludes a word, and
+    `--x` (or a hundred dashes) means nothing more than `-x` to a reader."""
+    return NEGATION_RUN.sub("-", words)
 
 
 def with_rank(query, rank):
