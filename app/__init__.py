@@ -12,6 +12,7 @@ from app.cli import register_commands
 from app.conduit import blp as conduit_blp
 from app.core.auth import configure_token_keys
 from app.core.content_type import (
+    MergeSlashes,
     no_type_without_content,
     refuse_nul_in_path,
     require_json_body,
@@ -74,6 +75,7 @@ def configure_app(app):
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config))
     # The contract: paths match with or without a trailing slash, never redirect.
     app.url_map.strict_slashes = False
+    app.wsgi_app = MergeSlashes(app.wsgi_app)  # nor for "//", which werkzeug would redirect
     app.json = OrjsonProvider(app)
     app.json.sort_keys = False  # keep fields in schema order: problem details read type-first
     app.session_interface = NoSessions()

@@ -118,3 +118,18 @@ def test_a_204_names_no_content_type(client, make_user, login):
     response = client.post("/auth/logout", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 204
     assert "Content-Type" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "path", ["//health", "/health//", "//api/v1//posts", "/api//v1/posts/", "/api/v1/tags//"]
+)
+def test_doubled_slashes_match_as_one_without_redirect(client, path):
+    """Werkzeug answered these with a 308 and an HTML body; nginx merges slashes too."""
+    response = client.get("/", environ_overrides={"PATH_INFO": path})
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+
+
+def test_doubled_slashes_in_an_unknown_path_are_a_404_problem(client):
+    response = client.get("/", environ_overrides={"PATH_INFO": "/api/v1//nothing//here"})
+    assert_problem(response, 404)
