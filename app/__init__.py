@@ -14,6 +14,7 @@ from app.core.auth import configure_token_keys
 from app.core.content_type import (
     MergeSlashes,
     no_type_without_content,
+    refuse_chunked_body_over_limit,
     refuse_nul_in_path,
     require_json_body,
 )
@@ -85,6 +86,7 @@ def configure_app(app):
     app.after_request(keep_retry_after_for_refusals)
     app.before_request(refuse_nul_in_path)
     app.before_request(require_json_body)
+    app.before_request(refuse_chunked_body_over_limit)
     app.after_request(no_type_without_content)
     register_error_handlers(app)
     init_security_headers(app)

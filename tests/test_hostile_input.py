@@ -5,6 +5,11 @@ kilobyte or less each), and the fuzz test at the end generates more of the
 same kinds for every operation with a JSON body or query arguments.
 """
 
+import contextlib
+import http.client
+import json
+import socket
+
 import pytest
 from sqlalchemy import func, select
 
@@ -12,6 +17,7 @@ from app.core.json import MAX_JSON_DEPTH
 from app.extensions import db
 from app.models import Category, Comment, Post, Tag, User
 from tests.content_helpers import API, create_post
+from tests.servers import Gunicorn, folio_server, production_env
 from tests.test_errors import assert_problem
 
 JSON = {"Content-Type": "application/json"}
@@ -219,3 +225,51 @@ def test_one_negation_still_excludes_after_a_run_of_them(client, alice):
     create_post(client, alice, title="Bees and wasps", status="published")
     listed = client.get(f"{API}/posts", query_string={"q": "bees " + "-" * 40 + "honey"})
     assert [post["title"] for post in listed.get_json()["items"]] == ["Bees and wasps"]
+
+
+# --- chunked bodies over the limit, through real servers -----------------------
+
+
+def send_chunked(port, path, body, chunk_size=512):
+    """POST `body` with Transfer-Encoding: chunked over a raw socket; (status, headers, body)."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(body[i : i + chunk_size]), body[i : i + chunk_size])
+        for i in range(0, len(body), chunk_size)
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        # The server may answer and close before it has taken the whole body.
+        with contextlib.suppress(OSError):
+            connection.sendall(head + chunks + b"0\r\n\r\n")
+        answer = http.client.HTTPResponse(connection)
+        answer.begin()
+        return answer.status, answer.getheader("Content-Type"), answer.read()
+
+
+def assert_chunked_limit(port):
+    too_big = b'{"login": "' + b"x" * 4000 + b'", "password": "x"}'
+    status, content_type, raw = send_chunked(port, "/auth/login", too_big)
+    assert (status, content_type) == (413, "application/problem+json"), raw
+    assert json.loads(raw)["status"] == 413
+    # within the limit, the body is read and judged: an empty login is 422
+    status, content_type, raw = send_chunked(port, "/auth/login", b'{"login": "", "password": "x"}')
+    assert (status, content_type) == (422, "application/problem+json"), raw
+
+
+@pytest.mark.slow
+def test_a_chunked_body_over_the_limit_is_413_from_gunicorn_alone(tmp_path):
+    env = production_env(DATABASE_URL=f"sqlite:///{tmp_path / 'folio.db'}", MAX_CONTENT_LENGTH=1024)
+    server = Gunicorn(env, tmp_path / "gunicorn.log").start()
+    try:
+        assert_chunked_limit(server.port)
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_a_chunked_body_over_the_limit_is_413_from_the_dev_server(tmp_path):
+    with folio_server(tmp_path, MAX_CONTENT_LENGTH="1024") as url:
+        assert_chunked_limit(int(url.rsplit(":", 1)[1]))
