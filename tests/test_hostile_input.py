@@ -8,19 +8,26 @@ same kinds for every operation with a JSON body or query arguments.
 import contextlib
 import http.client
 import json
+import os
 import socket
+from urllib.parse import quote_from_bytes
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.core.json import MAX_JSON_DEPTH
 from app.extensions import db
-from app.models import Category, Comment, Post, Tag, User
+from app.models import Category, Comment, Favorite, Follow, Post, Tag, User
+from config import BASE_DIR
+from tests.conftest import PASSWORD, bearer, build_app, dispose_engines
 from tests.content_helpers import API, create_post
 from tests.servers import Gunicorn, folio_server, production_env
 from tests.test_errors import assert_problem
 
 JSON = {"Content-Type": "application/json"}
+FUZZ_EXAMPLES = int(os.environ.get("HOSTILE_INPUT_EXAMPLES", "6"))  # generated, per place
 HUGE_NUMBER = "9" * 5000  # int() refuses more than 4,300 digits (sys.get_int_max_str_digits)
 LONE_SURROGATE = "\\ud800"  # as JSON text: json.dumps refuses to write one
 
@@ -33,7 +40,7 @@ def row_counts(app):
     with app.app_context():
         return {
             model.__name__: db.session.scalar(select(func.count()).select_from(model))
-            for model in (User, Post, Tag, Category, Comment)
+            for model in (User, Post, Tag, Category, Comment, Follow, Favorite)
         }
 
 
@@ -273,3 +280,266 @@ def test_a_chunked_body_over_the_limit_is_413_from_gunicorn_alone(tmp_path):
 def test_a_chunked_body_over_the_limit_is_413_from_the_dev_server(tmp_path):
     with folio_server(tmp_path, MAX_CONTENT_LENGTH="1024") as url:
         assert_chunked_limit(int(url.rsplit(":", 1)[1]))
+
+
+# --- fuzz: the same kinds of input, for every operation --------------------------
+#
+# Schemathesis generates values that fit (or just miss) the spec; the inputs
+# above are of another kind. This test generates them for every place an
+# operation of the app's OpenAPI document takes input: each JSON body field
+# (Conduit's envelopes walked into), the whole body, each query argument, and
+# If-Match, as an anonymous caller and as an admin (who may call everything).
+# One test per place: the issue's own inputs, then six generated with a fixed
+# seed, each sent by both callers: about 3,000 requests in all.
+
+SPEC = json.loads((BASE_DIR / "docs" / "openapi.json").read_text())
+GROWING = ["İ", "\N{LATIN SMALL LIGATURE FFI}", "\N{SQUARE MHZ}", "\N{OHM SIGN}"]
+growing_text = st.builds(
+    lambda char, count: char * count, st.sampled_from(GROWING), st.integers(1, 300)
+)
+operator_runs = st.builds(
+    lambda run, count, tail: (run * count)[: 200 - len(tail)] + tail,
+    st.sampled_from(["-", "- ", "-(", "-!", "-&", "-|", '-"', "!", "<->"]),
+    st.integers(40, 200),
+    st.sampled_from(["", "x", " bees"]),
+)
+operator_text = st.one_of(operator_runs, st.text(alphabet="-!&|:*()\"'<> \\xé", max_size=200))
+huge_numbers = st.sampled_from([HUGE_NUMBER, "-" + HUGE_NUMBER, str(2**64), "1" + "0" * 30])
+# The issue's own examples, sent to every place; then generated ones of each kind.
+# JSON text is written by hand: json.dumps would refuse the lone surrogates; in a
+# query a lone surrogate travels as the UTF-8 bytes it would have.
+KNOWN_JSON = [
+    nested(500).decode(),
+    nested(5000).decode(),
+    HUGE_NUMBER,
+    "1e400",
+    '"\\ud800"',
+    '{"\\ud800": 1}',
+    json.dumps(GROWING_TAG, ensure_ascii=False),
+    json.dumps("\N{LATIN SMALL LIGATURE FFI}" * 64, ensure_ascii=False),
+    json.dumps("-" * 40 + "x"),
+]
+KNOWN_QUERY = [HUGE_NUMBER.encode(), b"-" * 40 + b"x", GROWING_TAG.encode(), b"\xed\xa0\x80"]
+hostile_json = st.one_of(
+    st.integers(MAX_JSON_DEPTH, 3000).map(lambda depth: nested(depth).decode()),
+    st.integers(MAX_JSON_DEPTH, 300).map(lambda depth: '{"a": ' * depth + "1" + "}" * depth),
+    huge_numbers,
+    st.sampled_from(['"x\\udfffy"', '["\\udbff"]']),
+    growing_text.map(lambda text: json.dumps(text, ensure_ascii=False)),
+    operator_text.map(json.dumps),
+)
+hostile_query = st.one_of(
+    huge_numbers.map(str.encode),
+    growing_text.map(str.encode),
+    operator_text.map(str.encode),
+)
+PLACEHOLDER = "__hostile__"
+FIELD_EXAMPLES = {
+    "title": "Fuzzed",
+    "body": "Some text.",
+    "email": "fuzz@example.com",
+    "username": "fuzzer",
+    "password": "fuzz password 1",
+    "new_password": "fuzz password 2",
+    "login": "fuzzadmin",
+    "name": "Fuzz category",
+}
+
+
+def resolve(schema):
+    while "$ref" in schema:
+        schema = SPEC["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def kind_of(schema):
+    kinds = schema.get("type", "string")
+    return next(kind for kind in ([kinds] if isinstance(kinds, str) else kinds) if kind != "null")
+
+
+def skeleton(schema):
+    """A body with every required field given a plain, likely valid value, so a
+    hostile value in one field meets the code behind the validation of the others."""
+    schema = resolve(schema)
+    body = {}
+    for name in schema.get("required", []):
+        field = resolve(schema["properties"][name])
+        kind = kind_of(field)
+        if "enum" in field:
+            body[name] = field["enum"][0]
+        elif kind == "object":
+            body[name] = skeleton(field)
+        else:
+            plain = {"array": [], "integer": 1, "boolean": True}
+            body[name] = plain.get(kind, FIELD_EXAMPLES.get(name, "plain text"))
+    return body
+
+
+def field_paths(schema, prefix=()):
+    schema = resolve(schema)
+    for name, field in schema.get("properties", {}).items():
+        field = resolve(field)
+        if kind_of(field) == "object" and "properties" in field:
+            yield from field_paths(field, (*prefix, name))
+        elif not field.get("readOnly"):
+            yield (*prefix, name)
+
+
+def places():
+    """(method, path template, where, name) for every place an operation takes input."""
+    found = []
+    for template, item in SPEC["paths"].items():
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch"}:
+                continue
+            method = method.upper()
+            for parameter in operation.get("parameters", []):
+                if isinstance(parameter, dict) and parameter.get("in") == "query":
+                    found.append((method, template, "query", parameter["name"]))
+            content = operation.get("requestBody", {}).get("content", {})
+            schema = content.get("application/json", {}).get("schema")
+            if schema is None:
+                continue
+            found += [(method, template, "body", path) for path in field_paths(schema)]
+            found.append((method, template, "whole body", None))
+            if method in {"PATCH", "PUT"}:
+                found.append((method, template, "if-match", None))
+    return found
+
+
+PLACES = places()
+
+
+def place_id(place):
+    method, template, where, name = place
+    return " ".join(
+        [method, template, where, ".".join(name) if isinstance(name, tuple) else name or ""]
+    )
+
+
+def body_schema(method, template):
+    operation = SPEC["paths"][template][method.lower()]
+    return operation["requestBody"]["content"]["application/json"]["schema"]
+
+
+def with_hostile(body, path, raw_value):
+    """The body as JSON text, with `raw_value` (JSON text) at `path`."""
+    target = body
+    for name in path[:-1]:
+        target = target.setdefault(name, {})
+    target[path[-1]] = PLACEHOLDER
+    return json.dumps(body).replace(json.dumps(PLACEHOLDER), raw_value)
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(database, database_url):
+    """One app for every place (building one per test took half the run), with
+    login limits out of the way so login places are fuzzed past a 429."""
+    app = build_app(
+        database_url,
+        RATELIMIT_LOGIN_PER_ACCOUNT="100000/minute",
+        RATELIMIT_LOGIN_PER_ADDRESS="100000/minute",
+    )
+    yield app
+    dispose_engines(app)
+
+
+@pytest.fixture
+def fuzz_world(fuzz_app, make_user):
+    """An admin, and one of everything for a path to name."""
+    client = fuzz_app.test_client()
+    make_user("fuzzadmin", role="admin")
+    make_user("target")  # the admin edits this one, not themselves
+    login = client.post("/auth/login", json={"login": "fuzzadmin", "password": PASSWORD})
+    admin = bearer(login.get_json()["access_token"])
+    category = client.post(f"{API}/categories", json={"name": "Fuzz"}, headers=admin).get_json()
+    post = create_post(client, admin, status="published", category=category["slug"], tags=["a"])
+    comment = client.post(f"{API}/posts/{post['id']}/comments", json={"body": "c"}, headers=admin)
+    path_values = {
+        "{reference}": str(post["id"]),
+        "{comment_id}": str(comment.get_json()["id"]),
+        "{username}": "target",
+        f"{API}/categories/{{slug}}": category["slug"],
+        "/api/articles/{slug}": post["slug"],
+    }
+    return fuzz_app, client, admin, path_values
+
+
+def concrete_path(template, path_values):
+    path = template
+    for name in ("{reference}", "{comment_id}", "{username}"):
+        path = path.replace(name, path_values[name])
+    if "{slug}" in path:
+        path = path.replace("{slug}", path_values[template.split("{slug}")[0] + "{slug}"])
+    return path
+
+
+def is_conduit(path):
+    return path.startswith("/api/") and not path.startswith(f"{API}/")
+
+
+def assert_answered_cleanly(app, response, path, before):
+    assert response.status_code < 500, response.get_data()[:300]
+    if response.status_code < 400:
+        return
+    if is_conduit(path):  # Conduit's own error shape (app/conduit/errors.py)
+        assert response.mimetype == "application/json"
+        assert "errors" in response.get_json()
+    else:
+        assert response.mimetype == "application/problem+json"
+    assert row_counts(app) == before, "refused input left rows behind"
+
+
+def hostile_request(method, template, where, name, value):
+    """The keyword arguments of a test-client call with `value` in its place."""
+    if where == "query":
+        return {"query_string": f"{name}={quote_from_bytes(value)}"}
+    body = skeleton(body_schema(method, template))
+    headers = dict(JSON)
+    if where == "if-match":
+        headers["If-Match"] = f'"{HUGE_NUMBER}-0123456789abcdef"'
+        raw = json.dumps(body)
+    elif where == "whole body":
+        raw = value
+    else:
+        raw = with_hostile(body, name, value)
+    return {"data": raw.encode(), "headers": headers}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("method", "template", "where", "name"), PLACES, ids=map(place_id, PLACES))
+def test_hostile_input_in_every_place_answers_cleanly(fuzz_world, method, template, where, name):
+    app, client, admin, path_values = fuzz_world
+    path = concrete_path(template, path_values)
+
+    def send(value):
+        request = hostile_request(method, template, where, name, value)
+        for caller in ({}, admin):  # anonymous, then an admin
+            before = row_counts(app)
+            headers = {**request.get("headers", {}), **caller}
+            response = client.open(path, method=method, **{**request, "headers": headers})
+            assert_answered_cleanly(app, response, path, before)
+
+    if where == "if-match":
+        send(None)
+        return
+    for value in KNOWN_QUERY if where == "query" else KNOWN_JSON:
+        send(value)
+
+    @settings(
+        max_examples=FUZZ_EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(value=hostile_query if where == "query" else hostile_json)
+    def send_generated(value):
+        send(value)
+
+    send_generated()
+
+
+def test_the_fuzz_covers_every_operation_that_takes_input():
+    operations = {(method, template) for method, template, _, _ in PLACES}
+    assert len(operations) >= 27 and len(PLACES) >= 100
