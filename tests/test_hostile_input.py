@@ -117,6 +117,15 @@ def test_a_huge_revision_in_if_match_is_412(client, alice):
     assert unchanged["title"] == post["title"]
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400", "-1e999"])
+def test_numbers_json_cannot_carry_are_400(client, number):
+    """The standard library reads NaN and Infinity (not JSON) and 1e400 (as inf);
+    orjson, which writes Folio's answers, refuses them both ways."""
+    body = f'{{"login": "alice", "password": "x", "extra": {number}}}'.encode()
+    problem = assert_problem(post_raw(client, "/auth/login", body), 400)
+    assert "number" in problem["detail"]
+
+
 # --- lone surrogates -----------------------------------------------------------
 
 

@@ -14,13 +14,17 @@ idempotency). So this is the one place that refuses what parses but is no use
 to any endpoint, with a 400 that says why, before code that would fail on it:
 - nesting deeper than MAX_JSON_DEPTH (the deepest body Folio reads has 3
   levels; 500 levels made marshmallow's recursion fail, 100,000 the parser's);
-- an integer of more than 4,300 digits (`int()` refuses it: sys.int_info);
+- an integer of more than 4,300 digits (`int()` refuses it: sys.int_info), and
+  numbers JSON cannot carry: NaN and Infinity (which the standard library
+  reads, though they are not JSON) and 1e400 (read as infinity); orjson
+  would refuse to write any of them back;
 - a lone surrogate (`"\\ud800"`): JSON allows the escape, but it is no Unicode
   character, and UTF-8 (the database, password hashing, logs) cannot encode it.
 Bodies are UTF-8 (RFC 8259), as webargs read them before.
 """
 
 import json
+import math
 import re
 
 import orjson
@@ -46,12 +50,12 @@ class OrjsonProvider(DefaultJSONProvider):
         if isinstance(s, bytes):
             s = utf8_text(s)
         try:
-            value = json.loads(s, **kwargs)
+            value = json.loads(s, parse_float=finite_float, parse_constant=not_a_number, **kwargs)
         except json.JSONDecodeError:
             raise  # malformed: the caller answers it (webargs: 400 with its message)
         except RecursionError:
             raise TooDeep() from None
-        except ValueError as error:  # an integer int() refuses to read
+        except ValueError as error:  # a number int() or JSON cannot carry
             detail = f"The JSON body holds a number that cannot be read: {error}."
             raise UnusableJSON(detail) from None
         check_depth_and_text(value)
@@ -80,6 +84,17 @@ class UnusableJSON(BadRequest):
 
 class TooDeep(UnusableJSON):
     description = f"The JSON body is nested too deeply (more than {MAX_JSON_DEPTH} levels)."
+
+
+def finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def not_a_number(name):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def utf8_text(data):
