@@ -320,6 +320,7 @@ huge_numbers = st.sampled_from([HUGE_NUMBER, "-" + HUGE_NUMBER, str(2**64), "1" 
 KNOWN_JSON = [
     nested(500).decode(),
     nested(5000).decode(),
+    "NaN",
     HUGE_NUMBER,
     "1e400",
     '"\\ud800"',
