@@ -12,7 +12,9 @@ from app.cli import register_commands
 from app.conduit import blp as conduit_blp
 from app.core.auth import configure_token_keys
 from app.core.content_type import (
+    MergeSlashes,
     no_type_without_content,
+    refuse_chunked_body_over_limit,
     refuse_nul_in_path,
     require_json_body,
 )
@@ -74,6 +76,7 @@ def configure_app(app):
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config))
     # The contract: paths match with or without a trailing slash, never redirect.
     app.url_map.strict_slashes = False
+    app.wsgi_app = MergeSlashes(app.wsgi_app)  # nor for "//", which werkzeug would redirect
     app.json = OrjsonProvider(app)
     app.json.sort_keys = False  # keep fields in schema order: problem details read type-first
     app.session_interface = NoSessions()
@@ -83,6 +86,7 @@ def configure_app(app):
     app.after_request(keep_retry_after_for_refusals)
     app.before_request(refuse_nul_in_path)
     app.before_request(require_json_body)
+    app.before_request(refuse_chunked_body_over_limit)
     app.after_request(no_type_without_content)
     register_error_handlers(app)
     init_security_headers(app)

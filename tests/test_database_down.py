@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
+from app.core.errors import DATABASE_RETRY_AFTER_S
 from app.extensions import api
 from app.extensions import db as _db
 from tests.servers import free_port
@@ -134,3 +135,13 @@ def test_requests_that_need_no_database_still_answer(probe_app):
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/folio"
     app = probe_app(SQLALCHEMY_DATABASE_URI=url)
     assert app.test_client().get("/health").status_code == 200
+
+
+def test_retry_after_is_the_documented_seconds_even_when_rate_limited(probe_app):
+    """Flask-Limiter writes its own Retry-After (the seconds left in its window,
+    25 to 55 during an outage) on limited routes; the database's 503 keeps ours."""
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/folio"
+    app = probe_app(SQLALCHEMY_DATABASE_URI=url, RATELIMIT_DEFAULT="300/minute")
+    response = app.test_client().get("/probe/db")
+    assert_database_unavailable(response)
+    assert response.headers["Retry-After"] == str(DATABASE_RETRY_AFTER_S) == "5"

@@ -1,5 +1,6 @@
 """Every error is RFC 9457 problem details: never HTML, never a traceback."""
 
+import io
 import logging
 
 import pytest
@@ -118,3 +119,50 @@ def test_a_204_names_no_content_type(client, make_user, login):
     response = client.post("/auth/logout", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 204
     assert "Content-Type" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "path", ["//health", "/health//", "//api/v1//posts", "/api//v1/posts/", "/api/v1/tags//"]
+)
+def test_doubled_slashes_match_as_one_without_redirect(client, path):
+    """Werkzeug answered these with a 308 and an HTML body; nginx merges slashes too."""
+    response = client.get("/", environ_overrides={"PATH_INFO": path})
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+
+
+def test_doubled_slashes_in_an_unknown_path_are_a_404_problem(client):
+    response = client.get("/", environ_overrides={"PATH_INFO": "/api/v1//nothing//here"})
+    assert_problem(response, 404)
+
+
+# --- chunked bodies: no Content-Length, so the limit is met while reading ------
+
+CHUNKED_JSON = {"Transfer-Encoding": "chunked", "Content-Type": "application/json"}
+
+
+def post_chunked(client, path, body):
+    """As the dev server and gunicorn present a chunked body: a stream the server
+    ends itself (`wsgi.input_terminated`), with no Content-Length."""
+    return client.post(
+        path,
+        input_stream=io.BytesIO(body),
+        headers=CHUNKED_JSON,
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
+def test_a_chunked_body_over_the_limit_is_413(client):
+    """Werkzeug stops reading at MAX_CONTENT_LENGTH without a word, so the cut-off
+    body was parsed and answered 400 as malformed JSON."""
+    body = b'{"name": "' + b"x" * 2000 + b'"}'
+    assert_problem(post_chunked(client, "/probe/echo", body), 413)
+
+
+@pytest.mark.parametrize("padding", [0, 1024 - len(b'{"name": "ok"}')], ids=["small", "at limit"])
+def test_a_chunked_body_within_the_limit_is_read(client, padding):
+    body = b'{"name": "ok"}' + b" " * padding
+    assert len(body) <= 1024
+    response = post_chunked(client, "/probe/echo", body)
+    assert response.status_code == 201
+    assert response.get_json() == {"name": "ok"}

@@ -4,6 +4,9 @@ Metrics live for the whole process (as in production), so every test reads
 them before and after and checks the difference.
 """
 
+import random
+import string
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -121,3 +124,40 @@ def test_metrics_token_is_required_when_set(make_app):
 def test_metrics_are_in_the_openapi_document(client):
     spec = client.get("/openapi.json").get_json()
     assert "get" in spec["paths"]["/metrics"]
+
+
+def series(samples):
+    return set(samples)
+
+
+def send_random_requests(client, chance, count=300):
+    for _ in range(count):
+        method = "".join(chance.choices(string.ascii_uppercase, k=chance.randint(3, 12)))
+        path = chance.choice(["/health", "/metrics", "/api/v1/posts", "/"]) + "/".join(
+            chance.choices(string.ascii_lowercase, k=chance.randint(0, 8))
+        )
+        client.open(path, method=method)
+        client.get(f"/no/such/{chance.randrange(10**9)}")
+
+
+def test_random_methods_and_paths_do_not_grow_the_scrape(client):
+    """Labels come from closed sets: any other method is `other`, any unknown path
+    `unmatched`; 300 more random requests add no series at all."""
+    chance = random.Random(6)
+    send_random_requests(client, chance)
+    first = scrape(client)
+    send_random_requests(client, chance)
+    second = scrape(client)
+    assert series(second) == series(first)
+    methods = {dict(labels).get("method") for _, labels in second} - {None}
+    assert methods <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"}
+
+
+def test_an_unknown_method_is_counted_as_other(client):
+    before = scrape(client)
+    client.open("/health", method="BREW")
+    after = scrape(client)
+    assert (
+        requests(after, "other", "unmatched", "405") - requests(before, "other", "unmatched", "405")
+        == 1
+    )

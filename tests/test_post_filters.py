@@ -87,9 +87,10 @@ def test_filter_by_tag(client, blog):
 
 
 def test_filter_by_favorited_by(client, blog, alice, bob):
-    favorite(client, alice, "alpha")
-    favorite(client, alice, "delta")
-    favorite(client, bob, "beta")
+    ids = {post["title"]: post["id"] for post in get_list(client, f"{API}/posts")["items"]}
+    favorite(client, alice, ids["Alpha"])
+    favorite(client, alice, ids["Delta"])
+    favorite(client, bob, ids["Beta"])
     assert titles(client, f"{API}/posts?favorited_by=alice") == ["Delta", "Alpha"]
 
 

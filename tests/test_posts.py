@@ -1,5 +1,7 @@
 """Posts: create, read, update, delete, slugs, publication and who may see what."""
 
+import re
+
 import pytest
 
 from tests.content_helpers import (
@@ -198,7 +200,16 @@ def test_a_body_that_is_not_json_is_415(client, alice):
 
 def test_the_slug_is_derived_from_the_title(client, alice):
     post = create_post(client, alice, title="Hello, Brave New World!")
-    assert post["slug"] == "hello-brave-new-world"
+    assert re.fullmatch(r"hello-brave-new-world-[0-9a-f]{6}", post["slug"])
+
+
+def test_a_slug_reveals_nothing_about_drafts_the_caller_cannot_see(client, alice, bob):
+    """With or without alice's draft of the same title, bob's slug has the same form."""
+    alone = create_post(client, bob, title="Secret Plan")["slug"]
+    create_post(client, alice, title="Secret Plan")  # a draft bob cannot see
+    beside_a_draft = create_post(client, bob, title="Secret Plan")["slug"]
+    for slug in (alone, beside_a_draft):
+        assert re.fullmatch(r"secret-plan-[0-9a-f]{6}", slug)
 
 
 def test_a_second_post_with_the_same_title_gets_another_slug(client, alice, bob):

@@ -7,9 +7,10 @@ scheme) come from `app.core.openapi`.
 """
 
 import marshmallow as ma
+from flask import current_app
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, is_json_request
 from webargs.multidictproxy import MultiDictProxy
 
 from app.core.errors import http_exception_to_problem
@@ -32,6 +33,13 @@ class QueryArgs(MultiDictProxy):
 
 
 class ArgumentsParser(FlaskParser):
+    def _raw_load_json(self, req):
+        """The body through the app's JSON provider (app/core/json.py), which refuses
+        what parses but no endpoint can use; webargs' own reading would not."""
+        if not is_json_request(req):
+            return ma.missing
+        return current_app.json.loads(req.get_data(cache=True))
+
     def load_querystring(self, req, schema):
         return self._makeproxy(req.args, schema, cls=QueryArgs)
 

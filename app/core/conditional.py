@@ -17,6 +17,8 @@ from flask import g, request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import PreconditionFailed
 
+from app.core.numbers import whole_number
+
 # Documents the headers; the spec plugin adds 304/412 and ETag from them.
 if_none_match = Blueprint.doc(parameters=["If-None-Match"])
 if_match = Blueprint.doc(parameters=["If-Match"])
@@ -71,7 +73,7 @@ def revision_of(tag):
     if not (tag.startswith('"') and tag.endswith('"')):
         return None
     version, _, _ = tag.strip('"').partition("-")
-    return int(version) if version.isdigit() else None
+    return whole_number(version)
 
 
 def check_if_match(resource):

@@ -1,5 +1,6 @@
 """The bases of Folio's schemas: one for what clients send, one for what goes out."""
 
+import re
 from collections.abc import Mapping
 from functools import cached_property
 
@@ -8,33 +9,45 @@ from marshmallow.decorators import POST_DUMP, PRE_DUMP
 from sqlalchemy.engine import Row
 
 NUL = "\x00"
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def nul_errors(value):
-    """Field errors for every string holding a NUL, nested like the input."""
+def text_error(value):
+    if NUL in value:
+        return ["NUL characters are not allowed."]
+    if LONE_SURROGATE.search(value):
+        return ["Lone surrogates (such as \\ud800) are not Unicode text."]
+    return None
+
+
+def unusable_text_errors(value):
+    """Field errors for every string holding a NUL or a lone surrogate, nested like the input."""
     if isinstance(value, str):
-        return ["NUL characters are not allowed."] if NUL in value else None
+        return text_error(value)
     if isinstance(value, Mapping):  # JSON objects, and webargs' query-string proxy
         items = value.items()
     elif isinstance(value, list):
         items = enumerate(value)
     else:
         return None
-    errors = {key: error for key, item in items if (error := nul_errors(item))}
+    errors = {key: error for key, item in items if (error := unusable_text_errors(item))}
     return errors or None
 
 
 class InputSchema(Schema):
-    """Refuses NUL characters anywhere in the input.
+    """Refuses NUL characters and lone surrogates anywhere in the input.
 
-    PostgreSQL text cannot hold them (the driver raises, which would be a 500)
+    PostgreSQL text cannot hold NULs (the driver raises, which would be a 500)
     and no field of this API has a use for them, so they are a 422 here,
-    before any field sees them, on both databases alike.
+    before any field sees them, on both databases alike. A lone surrogate
+    cannot be encoded as UTF-8 at all (the database, password hashing): JSON
+    bodies never bring one this far (app/core/json.py answers 400), and any
+    other source is refused here, on the field.
     """
 
     @pre_load
     def refuse_nul(self, data, **kwargs):
-        if errors := nul_errors(data):
+        if errors := unusable_text_errors(data):
             raise ValidationError(errors)
         return data
 

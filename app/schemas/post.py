@@ -9,12 +9,24 @@ from app.schemas.base import InputSchema, RowSchema
 from app.schemas.fields import UTCDateTime, text
 
 MAX_TAGS = 10
-TAG_NAME = re.compile(r"^[^\x00-\x1f,]{1,32}$")
+MAX_TAG_LENGTH = 32  # the tags.name column
+TAG_NAME = re.compile(r"^[^\x00-\x1f,]+$")
+TAG_RULE = (
+    f"Tags are 1 to {MAX_TAG_LENGTH} characters once lower-cased,"
+    " without commas or control characters."
+)
+
+
+def normalised_tag(name):
+    return name.strip().lower()
 
 
 def tag_name(value):
-    if not TAG_NAME.match(value.strip() or "x" * 40):
-        raise ValidationError("Tags are 1 to 32 characters, without commas or control characters.")
+    """Checked as it will be stored: lower-casing can lengthen a name ("İ" is two
+    characters lower-cased), so a 32-character name may not fit the column."""
+    normalised = normalised_tag(value)
+    if not TAG_NAME.match(normalised) or len(normalised) > MAX_TAG_LENGTH:
+        raise ValidationError(TAG_RULE)
 
 
 class TagList(fields.List):
@@ -25,7 +37,7 @@ class TagList(fields.List):
 
     def _deserialize(self, value, attr, data, **kwargs):
         names = super()._deserialize(value, attr, data, **kwargs)
-        unique = list(dict.fromkeys(name.strip().lower() for name in names))
+        unique = list(dict.fromkeys(normalised_tag(name) for name in names))
         if len(unique) > MAX_TAGS:
             raise ValidationError(f"At most {MAX_TAGS} tags.")
         return unique

@@ -5,6 +5,7 @@ with the author, category, tags, counts and the viewer's `favorited` flag, so a
 list costs one statement whatever its length. Writes work on the ORM Post.
 """
 
+import re
 from functools import cache
 
 from sqlalchemy import (
@@ -29,6 +30,7 @@ from sqlalchemy.types import String, TypeDecorator
 
 from app.core.clock import utcnow
 from app.core.database import insert_ignoring_duplicates, json_object
+from app.core.numbers import whole_number
 from app.core.pagination import derived, read_rows
 from app.extensions import db
 from app.models import Category, Comment, Favorite, Follow, Post, Tag, User, post_tags
@@ -39,6 +41,10 @@ from app.services.tags import tags_named
 
 MAX_ID = 2**31 - 1  # ids are INTEGER: a larger one names nothing (and would not bind)
 MAX_SEARCH_WORDS = 10
+# A dash, then more dashes with only spaces or operators between them ("- -",
+# "-(-(", "-!-!"): websearch_to_tsquery nests one NOT per dash, and 33 nested
+# NOTs overflow PostgreSQL's tsquery stack ("tsquery stack too small", a 500).
+NEGATION_RUN = re.compile(r"-(?:[^\w\"']*-)+")
 RANK_SCALE = 1_000_000
 
 
@@ -192,9 +198,10 @@ def find_post(reference, viewer, *, for_update=False, profiles=False):
     Post, locked on PostgreSQL, for a view that changes it.
     """
     by_id = reference.isascii() and reference.isdigit()  # "³".isdigit() is True too
-    if by_id and int(reference) > MAX_ID:
+    post_id = whole_number(reference, MAX_ID) if by_id else None
+    if by_id and post_id is None:
         return None
-    params = {"reference": int(reference) if by_id else reference}
+    params = {"reference": post_id if by_id else reference}
     if for_update:
         result = db.session.execute(post_to_change(by_id), params).scalars()
     else:
@@ -284,7 +291,7 @@ def search(query, words):
     """
     if db.session.get_bind().dialect.name == "postgresql":
         document = literal_column(f"posts.{SEARCH_VECTOR}")
-        tsquery = func.websearch_to_tsquery("english", words)
+        tsquery = func.websearch_to_tsquery("english", websearch_text(words))
         # Scaled to a whole number: a float rank would not survive the round trip
         # through a cursor exactly, and keyset comparisons need exact values.
         rank = cast(func.ts_rank(document, tsquery) * RANK_SCALE, BigInteger)
@@ -300,6 +307,12 @@ def search(query, words):
         word_rank = sum(case((condition, weight), else_=0) for condition, weight in hits)
         rank = word_rank if rank is None else rank + word_rank
     return query, (literal(0) if rank is None else rank)
+
+
+def websearch_text(words):
+    """`words` with each run of negations made one: `-` excludes a word, and
+    `--x` (or a hundred dashes) means nothing more than `-x` to a reader."""
+    return NEGATION_RUN.sub("-", words)
 
 
 def with_rank(query, rank):
@@ -354,7 +367,7 @@ def create_post(author, data):
     now = utcnow()  # stamped before publication, so published_at >= created_at
     post = Post(author=author, status="draft", tags=[], created_at=now, updated_at=now)
     apply_changes(post, data)
-    post = add_with_unique_slug(post, data["title"], "post")
+    post = add_with_unique_slug(post, data["title"], "post", always_suffixed=True)
     counters.post_changed(None, counters.published_state(post))
     return post
 
