@@ -97,22 +97,15 @@ def handle_database_unavailable(error):
     Retry-After, never a 500 that reads as a bug.
     """
     log.error("database unavailable: %s", getattr(error, "orig", None) or error)
-    g.database_unavailable = True
+    # Flask-Limiter would raise it to its window's reset (25 to 55 s during an
+    # outage); rate_limits.keep_retry_after_for_refusals puts this one back.
+    g.retry_after_s = DATABASE_RETRY_AFTER_S
     return http_exception_to_problem(
         ServiceUnavailable(
             "The database is unavailable; try again shortly.",
             retry_after=DATABASE_RETRY_AFTER_S,
         )
     )
-
-
-def keep_database_retry_after(response):
-    """Flask-Limiter, on a limited route, rewrites Retry-After to the seconds left
-    in its window (25 to 55 s during an outage): a 503 for the database keeps
-    DATABASE_RETRY_AFTER_S. Registered before the limiter's hook, so it runs after."""
-    if g.get("database_unavailable") and response.status_code == 503:
-        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
-    return response
 
 
 def handle_integrity_error(error):
@@ -153,4 +146,3 @@ def register_error_handlers(app):
     app.register_error_handler(PoolTimeoutError, handle_database_unavailable)
     app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)
-    app.after_request(keep_database_retry_after)

@@ -44,8 +44,8 @@ def keep_retry_after_for_refusals(response):
     the answers it means something for: 429 and 503.
 
     Flask-Limiter also raises a refusal's own Retry-After to its window's reset
-    (a minute, say); a refusal that set `g.retry_after_s` (a busy hash slot,
-    free again within a second) keeps its own."""
+    (a minute, say); a refusal that set `g.retry_after_s` (a busy hash slot, free
+    again within a second; the database, tried again in a few) keeps its own."""
     if response.status_code not in (429, 503):
         response.headers.remove("Retry-After")  # not pop(): no exception when it is absent
     elif "retry_after_s" in g:
