@@ -56,6 +56,15 @@ def config_value(name):
     return lambda: current_app.config[name]
 
 
+def shared_counter(setting, scope, key_func, **options):
+    """A Flask-Limiter limit read from the `setting` config key, one counter per key
+    for every view it decorates (the endpoint is not part of the key), on top of
+    the API-wide default rather than instead of it."""
+    return limiter.shared_limit(
+        config_value(setting), scope=scope, key_func=key_func, override_defaults=False, **options
+    )
+
+
 # --- bounding the work ---------------------------------------------------------------
 
 
@@ -120,12 +129,8 @@ def password_work(when=None):
     """For a view that hashes or verifies a password (only when `when()` is true, if given):
     the per-address ceiling on password work, then a hash slot around the view."""
     skip = (lambda: not when()) if when else None
-    ceiling = limiter.shared_limit(
-        config_value("RATELIMIT_PASSWORD_PER_ADDRESS"),
-        scope="password-work",
-        key_func=get_remote_address,
-        exempt_when=skip,
-        override_defaults=False,
+    ceiling = shared_counter(
+        "RATELIMIT_PASSWORD_PER_ADDRESS", "password-work", get_remote_address, exempt_when=skip
     )
 
     def decorate(view):
@@ -141,11 +146,8 @@ def password_work(when=None):
     return decorate
 
 
-per_address_registrations = limiter.shared_limit(
-    config_value("RATELIMIT_REGISTER_PER_ADDRESS"),
-    scope="register",
-    key_func=get_remote_address,
-    override_defaults=False,
+per_address_registrations = shared_counter(
+    "RATELIMIT_REGISTER_PER_ADDRESS", "register", get_remote_address
 )
 
 
@@ -215,29 +217,26 @@ def guessing_throttle(resolve, when=None):
     `when`, only for the requests for which `when()` is true (a password was sent)."""
     account = remembered_account(resolve)
     skip = (lambda: not when()) if when else None
-    per_address = limiter.shared_limit(
-        config_value("RATELIMIT_LOGIN_PER_ADDRESS"),
-        scope="login-address",
-        key_func=get_remote_address,
+    per_address = shared_counter(
+        "RATELIMIT_LOGIN_PER_ADDRESS",
+        "login-address",
+        get_remote_address,
         deduct_when=failed,
         exempt_when=skip,
-        override_defaults=False,
     )
-    per_account_and_address = limiter.shared_limit(
-        config_value("RATELIMIT_LOGIN_PER_ACCOUNT"),
-        scope="login-account-address",
-        key_func=lambda: f"{account()}@{get_remote_address()}",
+    per_account_and_address = shared_counter(
+        "RATELIMIT_LOGIN_PER_ACCOUNT",
+        "login-account-address",
+        lambda: f"{account()}@{get_remote_address()}",
         deduct_when=failed,
         exempt_when=skip,
-        override_defaults=False,
     )
-    account_ceiling = limiter.shared_limit(
-        config_value("RATELIMIT_LOGIN_ACCOUNT_CEILING"),
-        scope="login-account",
-        key_func=account,
+    account_ceiling = shared_counter(
+        "RATELIMIT_LOGIN_ACCOUNT_CEILING",
+        "login-account",
+        account,
         deduct_when=failed,
         exempt_when=lambda: (skip is not None and skip()) or is_known_address(account()),
-        override_defaults=False,
     )
 
     def decorate(view):
