@@ -12,7 +12,7 @@ from flask_smorest.spec.plugins import FlaskPlugin
 from marshmallow import Schema, fields
 from openapi_spec_validator import validate
 
-from app.core.openapi import PROBLEM_MIMETYPE, PROBLEMS, bearer_auth, problems
+from app.core.openapi import PROBLEM_MIMETYPE, PROBLEMS, SERVER_PROBLEMS, bearer_auth, problems
 from app.extensions import api
 from config import BASE_DIR
 
@@ -206,7 +206,13 @@ def test_probe_spec_is_valid(probe_spec):
 
 def test_a_list_documents_link_and_its_422(probe_spec):
     answers = responses(probe_spec, "get", "/probe/items")
-    assert refs(answers) == {"422": "UnprocessableContent", "429": "TooManyRequests"}
+    assert refs(answers) == {
+        "414": "URITooLong",
+        "422": "UnprocessableContent",
+        "429": "TooManyRequests",
+        "431": "RequestHeaderFieldsTooLarge",
+        "503": "ServiceUnavailable",
+    }
     assert header_names(answers["200"]) == {"X-Request-ID", "Link"}
 
 
@@ -278,11 +284,15 @@ def test_conduit_routes_under_api_are_documented(make_app):
 
 
 def test_conduit_errors_are_documented_with_the_conduit_schema_not_problems(spec):
-    problem_refs = {f"#/components/responses/{name}" for name, *_ in PROBLEMS.values()}
+    problem_refs = {
+        f"#/components/responses/{name}"
+        for status, (name, *_) in PROBLEMS.items()
+        if status not in SERVER_PROBLEMS  # the server in front of the app answers those
+    }
     for name, operation in conduit_operations(spec):
         for status, response in operation["responses"].items():
             assert response.get("$ref") not in problem_refs, f"{name} {status}"
-            if status.startswith(("4", "5")):
+            if status.startswith(("4", "5")) and int(status) not in SERVER_PROBLEMS:
                 content = resolve(spec, response)["content"]
                 assert content == {
                     "application/json": {"schema": {"$ref": "#/components/schemas/ConduitErrors"}}
@@ -293,3 +303,82 @@ def test_api_v1_errors_stay_problem_details(spec):
     answers = refs(responses(spec, "patch", "/api/v1/posts/{reference}"))
     assert answers["422"] == "UnprocessableContent"
     assert answers["404"] == "NotFound"
+
+
+# Statuses the server sends on every operation of a kind, whatever the view declares.
+
+
+def test_every_operation_documents_the_servers_own_size_limits(spec):
+    """gunicorn (or nginx) answers an over-long request line 414 and over-large
+    headers 431 before the app sees the request, on any path."""
+    missing = [
+        f"{name} {status}"
+        for name, operation in operations(spec)
+        for status in ("414", "431")
+        if status not in operation["responses"]
+    ]
+    assert missing == []
+
+
+def test_size_limit_answers_are_problem_details_even_under_conduit(spec):
+    """They come from the server in front of the app, which knows no dialect."""
+    answers = refs(responses(spec, "get", "/api/articles"))
+    assert answers["414"] == "URITooLong"
+    assert answers["431"] == "RequestHeaderFieldsTooLarge"
+
+
+def test_every_write_documents_409_for_a_concurrent_write(spec):
+    """An integrity error or a stale version met while writing is 409 (app/core/errors.py)."""
+    missing = [
+        name
+        for name, operation in operations(spec)
+        if name.split()[0] in ("POST", "PUT", "PATCH", "DELETE")
+        and "409" not in operation["responses"]
+    ]
+    assert missing == []
+
+
+def test_every_request_that_may_carry_a_body_documents_413_and_415(spec):
+    """A POST without a declared body (logout, favourite) still refuses a body that is not JSON."""
+    answers = responses(spec, "post", "/auth/logout")
+    assert {"413", "415"} <= set(answers)
+
+
+def test_every_operation_on_the_database_documents_503_with_retry_after(spec):
+    missing = [
+        name
+        for name, operation in operations(spec)
+        if not name.split()[1].startswith(("/health", "/metrics"))
+        and "503" not in operation["responses"]
+    ]
+    assert missing == []
+    assert "Retry-After" in spec["components"]["responses"]["ServiceUnavailable"]["headers"]
+    assert "503" not in responses(spec, "get", "/health")
+
+
+def query_parameter(spec, method, path, name):
+    operation = spec["paths"][path][method]
+    return next(p for p in operation["parameters"] if p.get("name") == name)
+
+
+def test_a_cursor_is_documented_as_the_server_writes_it(spec):
+    """URL-safe base64 and dots (itsdangerous), at most 1000: what the server accepts."""
+    schema = query_parameter(spec, "get", "/api/v1/posts", "cursor")["schema"]
+    assert schema["pattern"] == "^[A-Za-z0-9_.-]*$"
+    assert schema["maxLength"] == 1000
+
+
+def test_idempotency_key_is_documented_with_its_bounds(spec):
+    schema = spec["components"]["parameters"]["Idempotency-Key"]["schema"]
+    assert schema == {"type": "string", "pattern": "^[!-~]{1,255}$"}
+
+
+def test_input_strings_document_that_nul_is_refused(spec):
+    """InputSchema refuses NUL anywhere (422); the spec says so on every free string."""
+    schemas = spec["components"]["schemas"]
+    assert schemas["PostCreate"]["properties"]["body"]["pattern"] == r"^[^\u0000]*$"
+    assert query_parameter(spec, "get", "/api/v1/posts", "q")["schema"]["pattern"] == (
+        r"^[^\u0000]*$"
+    )
+    # Output schemas describe what the server sends: no input rule there.
+    assert "pattern" not in schemas["Post"]["properties"]["body"]

@@ -13,7 +13,7 @@ from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
 
 from app.core.errors import http_exception_to_problem
-from app.core.openapi import FolioSpecPlugin, ProblemSchema
+from app.core.openapi import FolioSpecPlugin, ProblemSchema, nul_free
 
 
 class QueryArgs(MultiDictProxy):
@@ -62,6 +62,10 @@ class FolioApi(Api):
     def __init__(self, app=None, *, spec_kwargs=None, **kwargs):
         spec_kwargs = {"extra_plugins": [FolioSpecPlugin()], **(spec_kwargs or {})}
         super().__init__(app, spec_kwargs=spec_kwargs, **kwargs)
+
+    def _init_spec(self, *args, **kwargs):
+        super()._init_spec(*args, **kwargs)
+        self.ma_plugin.converter.add_attribute_function(nul_free)
 
     def handle_http_exception(self, error):
         return http_exception_to_problem(error)

@@ -15,7 +15,16 @@ endpoint declares only the responses that are its own:
   `cursor` with 400;
 - an `If-None-Match` header parameter means 304 and an ETag on 200; an
   `If-Match` one means 412 and an ETag on 200;
-- every operation but the operational ones can be rate limited: 429.
+- every operation but the operational ones can be rate limited (429) and
+  meets the database, which may be away (503 with `Retry-After`);
+- every write can meet a concurrent one: 409 (app/core/errors.py);
+- a POST, PUT or PATCH may carry a body even when it takes none: 413, 415;
+- every operation can be refused by the HTTP server in front of the app
+  before the app sees it: an over-long request line (414) or over-large
+  headers (431). Those answers are problem details in every blueprint (the
+  server knows no dialect).
+- an input string may not hold NUL (`InputSchema` refuses it): a pattern says
+  so on every free string of an input schema (`nul_free`).
 
 Errors are RFC 9457 problem details (`application/problem+json`), so the
 response components here replace flask-smorest's own (which say
@@ -37,6 +46,10 @@ from marshmallow import INCLUDE, Schema, fields
 from app.core.rate_limits import UNLIMITED_PREFIXES
 
 BEARER = "bearerAuth"
+# What app/core/idempotency.py accepts, and the spec says.
+IDEMPOTENCY_KEY_PATTERN = "^[!-~]{1,255}$"
+# A JSON Schema pattern (ECMA-262 escapes): no NUL anywhere in the string.
+NUL_FREE_PATTERN = r"^[^\u0000]*$"
 PROBLEM_MIMETYPE = "application/problem+json"
 
 
@@ -84,7 +97,9 @@ PARAMETERS = {
     "If-None-Match": string_header("An ETag the client holds: 304 when it is still current."),
     "If-Match": string_header("The ETag the change is based on: 412 when it is stale."),
     "Idempotency-Key": string_header(
-        "Makes a create safe to retry: the same key and body give the original answer."
+        "Makes a create safe to retry: the same key and body give the original answer. "
+        "1 to 255 visible ASCII characters (a UUID fits).",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
     ),
 }
 
@@ -101,13 +116,27 @@ PROBLEMS = {
     409: ("Conflict", "Conflicts with an existing resource.", ()),
     412: ("PreconditionFailed", "`If-Match` is stale: nothing was changed.", ()),
     413: ("ContentTooLarge", "The body is larger than the server accepts.", ()),
+    414: ("URITooLong", "The request line is longer than the server accepts.", ()),
     415: ("UnsupportedMediaType", "The body is not `application/json`.", ()),
     422: ("UnprocessableContent", "The request is not valid: `errors` names each field.", ()),
     429: ("TooManyRequests", "Rate limited: retry after `Retry-After` seconds.", ("Retry-After",)),
-    503: ("ServiceUnavailable", "A dependency is down: try again shortly.", ()),
+    431: (
+        "RequestHeaderFieldsTooLarge",
+        "A header, or the headers together, are larger than the server accepts.",
+        (),
+    ),
+    503: (
+        "ServiceUnavailable",
+        "A dependency (the database) is down: retry after `Retry-After` seconds.",
+        ("Retry-After",),
+    ),
 }
 NOT_MODIFIED = "NotModified"
 BODY_PROBLEMS = (400, 413, 415, 422)
+# Answered by the HTTP server in front of the app (gunicorn, nginx), on any path.
+SERVER_PROBLEMS = (414, 431)
+WRITE_METHODS = ("post", "put", "patch", "delete")
+BODY_METHODS = ("post", "put", "patch")
 
 
 def problem_component(description, headers, *, schema=ProblemSchema, media_type=PROBLEM_MIMETYPE):
@@ -158,6 +187,22 @@ def bearer_auth(func):
     return Blueprint.doc(security=[{BEARER: []}])(func)
 
 
+def nul_free(converter, field, ret):
+    """apispec attribute function: a free string of an input schema gets the NUL-free
+    pattern, since `InputSchema` refuses NUL in any string it is given (422).
+
+    Strings that already have a pattern or an enum are left alone: those rules
+    exclude NUL themselves. Output schemas describe what is sent: no rule there.
+    """
+    from app.schemas.base import InputSchema  # schemas import the core, not the reverse
+
+    if not isinstance(field, fields.String) or field.dump_only:
+        return {}
+    if "pattern" in ret or "enum" in ret or not isinstance(field.root, InputSchema):
+        return {}
+    return {"pattern": NUL_FREE_PATTERN}
+
+
 def status_key(code):
     """Response keys as apispec writes them: "404", not 404 or HTTPStatus.NOT_FOUND."""
     return code if code == "default" else str(int(code))
@@ -172,13 +217,15 @@ def parameter_names(operation, location):
     }
 
 
-def implied_statuses(path, operation):
+def implied_statuses(path, method, operation):
     """Problem statuses the contract attaches to what the operation declares."""
-    statuses = []
+    statuses = [*SERVER_PROBLEMS]
     if "{" in path:
         statuses.append(404)
     if "requestBody" in operation:
         statuses.extend(BODY_PROBLEMS)
+    if method in BODY_METHODS:
+        statuses.extend((413, 415))  # app/core/content_type.py: any body must be JSON
     if any(BEARER in requirement for requirement in operation.get("security", [])):
         statuses.append(401)
     if "If-Match" in parameter_names(operation, "header"):
@@ -187,6 +234,9 @@ def implied_statuses(path, operation):
         statuses.append(400)  # a tampered cursor, or one made for another list
     if not path.startswith(UNLIMITED_PREFIXES):
         statuses.append(429)  # the API-wide rate limit (app/core/rate_limits.py)
+        statuses.append(503)  # the database is away (app/core/errors.py)
+        if method in WRITE_METHODS:
+            statuses.append(409)  # a concurrent write won (app/core/errors.py)
     return statuses
 
 
@@ -246,15 +296,17 @@ class FolioSpecPlugin(BasePlugin):
         )
 
     def operation_helper(self, path=None, operations=None, **kwargs):
-        for operation in (operations or {}).values():
-            operation["responses"] = self.complete_responses(path, operation)
+        for method, operation in (operations or {}).items():
+            operation["responses"] = self.complete_responses(path, method, operation)
             for tag in operation.get("tags", []):
                 if tag in ERROR_DIALECTS:
                     operation["responses"] = self.in_dialect(operation["responses"], tag)
 
     def in_dialect(self, responses, tag):
         """The responses with each problem component swapped for the dialect's own."""
-        statuses = {name: status for status, (name, *_) in PROBLEMS.items()}
+        statuses = {
+            name: status for status, (name, *_) in PROBLEMS.items() if status not in SERVER_PROBLEMS
+        }
         translated = {}
         for code, response in responses.items():
             if isinstance(response, str) and response in statuses:
@@ -264,12 +316,12 @@ class FolioSpecPlugin(BasePlugin):
             translated[code] = response
         return translated
 
-    def complete_responses(self, path, operation):
+    def complete_responses(self, path, method, operation):
         responses = {
             status_key(code): own_component(response)
             for code, response in operation.get("responses", {}).items()
         }
-        for status in implied_statuses(path, operation):
+        for status in implied_statuses(path, method, operation):
             responses.setdefault(str(status), PROBLEMS[status][0])
         if "If-None-Match" in parameter_names(operation, "header"):
             responses.setdefault("304", NOT_MODIFIED)

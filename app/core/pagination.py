@@ -36,6 +36,9 @@ from app.schemas.base import InputSchema, RowSchema
 
 MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
+# The longest cursor the server writes is under 1000 characters: a title sort over
+# 200 characters outside the BMP, escaped in JSON and compressed, came to 983.
+MAX_CURSOR_LENGTH = 1000
 PAGING_ARGS = {"page", "per_page", "cursor"}
 
 
@@ -47,8 +50,13 @@ class PaginationArgs(InputSchema):
     )
     per_page = fields.Integer(load_default=20, validate=validate.Range(1, MAX_PER_PAGE))
     cursor = fields.String(
-        validate=validate.Length(max=1000),
-        metadata={"description": "Cursor mode: empty for the first page, then meta.next_cursor"},
+        validate=validate.Length(max=MAX_CURSOR_LENGTH),
+        metadata={
+            "description": "Cursor mode: empty for the first page, then meta.next_cursor",
+            # What `encode_cursor` writes (itsdangerous: URL-safe base64 and dots);
+            # anything else fails the signature check, 400.
+            "pattern": "^[A-Za-z0-9_.-]*$",
+        },
     )
 
 
