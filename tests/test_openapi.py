@@ -382,3 +382,34 @@ def test_input_strings_document_that_nul_is_refused(spec):
     )
     # Output schemas describe what the server sends: no input rule there.
     assert "pattern" not in schemas["Post"]["properties"]["body"]
+
+
+# The server enforces what the spec says.
+
+
+def required_body_operations(spec):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if operation.get("requestBody", {}).get("required"):
+                yield method, path
+
+
+def test_every_documented_request_body_is_required(spec):
+    """Folio has no optional bodies: each one the spec lists it marks required."""
+    bodies = [
+        f"{method} {path}"
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation and not operation["requestBody"].get("required")
+    ]
+    assert bodies == []
+
+
+@pytest.mark.parametrize("content_type", [None, "application/json"])
+def test_a_partial_update_without_a_body_is_422_not_an_empty_update(client, admin, content_type):
+    headers = {**admin, **({"Content-Type": content_type} if content_type else {})}
+    for path in ("/auth/me", "/api/v1/users/root"):
+        response = client.patch(path, headers=headers)
+        assert response.status_code == 422, path
+        assert response.mimetype == PROBLEM_MIMETYPE
+        assert response.get_json()["errors"] == {"_schema": ["A JSON body is required."]}

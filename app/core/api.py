@@ -35,6 +35,15 @@ class ArgumentsParser(FlaskParser):
     def load_querystring(self, req, schema):
         return self._makeproxy(req.args, schema, cls=QueryArgs)
 
+    def load_json(self, req, schema):
+        """The JSON body; its absence is a 422, since every body Folio takes is
+        required (and documented so). webargs would load `{}` in its place, which a
+        partial update (every field optional) accepts as a change of nothing."""
+        data = super().load_json(req, schema)
+        if data is ma.missing:
+            raise ma.ValidationError("A JSON body is required.")
+        return data
+
 
 class Blueprint(SmorestBlueprint):
     """flask-smorest's Blueprint, with each arguments schema made once and query
