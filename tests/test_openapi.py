@@ -6,14 +6,17 @@ last, so each test reads the spec right after building its app.
 
 import json
 
+import jsonschema_rs
 import pytest
 from flask_smorest import Blueprint
 from flask_smorest.spec.plugins import FlaskPlugin
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields
+from marshmallow.validate import Email
 from openapi_spec_validator import validate
 
 from app.core.openapi import PROBLEM_MIMETYPE, PROBLEMS, SERVER_PROBLEMS, bearer_auth, problems
 from app.extensions import api
+from app.schemas.post import tag_name
 from config import BASE_DIR
 
 COMMITTED_SPEC = BASE_DIR / "docs" / "openapi.json"
@@ -381,6 +384,44 @@ def test_input_strings_document_that_nul_is_refused(spec):
     assert query_parameter(spec, "get", "/api/v1/posts", "q")["schema"]["not"] == no_nul["not"]
     # Output schemas describe what the server sends: no input rule there.
     assert "not" not in schemas["Post"]["properties"]["body"]
+
+
+EMAILS = ["0@0.com", "0@0.a", "a.b@x-y.example.org", "a..b@x.com", ".a@x.com", "a@-x.com"]
+EMAILS += ["a@x.-1", "a@x..com", "!#$@x.io", "a b@x.com", "a@x.com\n", "a\u0000@x.com"]
+TAGS = ["", " ", "a", " a ", "a,b", "x" * 32, "x" * 33, "\u00a0", "a\u0000", "caf\u00e9"]
+
+
+def matches(schema, value):
+    """Whether `value` is valid by `schema`, read as JSON Schema reads it (ECMA-262 regexes)."""
+    return jsonschema_rs.validator_for(schema).is_valid(value)
+
+
+def accepts(validator, value):
+    try:
+        validator(value)
+    except ValidationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("email", EMAILS)
+def test_an_email_the_spec_allows_is_one_the_server_accepts(spec, email):
+    """JSON Schema's `format: email` allows `0@0.a`, which the server refuses (422)."""
+    schema = spec["components"]["schemas"]["Register"]["properties"]["email"]
+    if matches(schema, email):
+        assert accepts(Email(), email)
+
+
+@pytest.mark.parametrize("email", ["0@0.a", "a..b@x.com", "a b@x.com"])
+def test_the_spec_refuses_emails_the_server_refuses(spec, email):
+    schema = spec["components"]["schemas"]["Register"]["properties"]["email"]
+    assert not matches(schema, email)
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_a_tag_the_spec_allows_is_one_the_server_accepts_and_the_reverse(spec, tag):
+    schema = spec["components"]["schemas"]["PostCreate"]["properties"]["tags"]["items"]
+    assert matches(schema, tag) == accepts(tag_name, tag.strip() if tag != "x" * 33 else tag)
 
 
 # The server enforces what the spec says.

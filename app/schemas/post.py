@@ -10,6 +10,13 @@ from app.schemas.fields import UTCDateTime, text
 
 MAX_TAGS = 10
 TAG_NAME = re.compile(r"^[^\x00-\x1f,]{1,32}$")
+# The same rule for the spec, on the name as sent (before it is trimmed): no commas
+# or control characters, and something besides white space.
+TAG_NAME_SPEC = {
+    "pattern": r"^[^\x00-\x1f,]*[^\s,\x00-\x1f][^\x00-\x1f,]*$",
+    "minLength": 1,
+    "maxLength": 32,
+}
 
 
 def tag_name(value):
@@ -21,7 +28,7 @@ class TagList(fields.List):
     """Tag names: trimmed, lower-cased, de-duplicated in order, at most ten."""
 
     def __init__(self, **kwargs):
-        super().__init__(fields.String(validate=tag_name), **kwargs)
+        super().__init__(fields.String(validate=tag_name, metadata=TAG_NAME_SPEC), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         names = super()._deserialize(value, attr, data, **kwargs)
