@@ -378,12 +378,18 @@ def test_idempotency_key_is_documented_with_its_bounds(spec):
 
 def test_input_strings_document_that_nul_is_refused(spec):
     """InputSchema refuses NUL anywhere (422); the spec says so on every free string."""
-    no_nul = {"not": {"pattern": "\\u0000"}}
+    no_nul = {"not": {"type": "string", "pattern": "\\u0000"}}
     schemas = spec["components"]["schemas"]
     assert schemas["PostCreate"]["properties"]["body"]["not"] == no_nul["not"]
     assert query_parameter(spec, "get", "/api/v1/posts", "q")["schema"]["not"] == no_nul["not"]
     # Output schemas describe what the server sends: no input rule there.
     assert "not" not in schemas["Post"]["properties"]["body"]
+
+
+def test_a_nullable_input_string_still_allows_null(spec):
+    summary = spec["components"]["schemas"]["PostCreate"]["properties"]["summary"]
+    assert jsonschema_rs.validator_for(summary).is_valid(None)
+    assert not jsonschema_rs.validator_for(summary).is_valid("a\u0000b")
 
 
 EMAILS = ["0@0.com", "0@0.a", "a.b@x-y.example.org", "a..b@x.com", ".a@x.com", "a@-x.com"]

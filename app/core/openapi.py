@@ -212,7 +212,9 @@ def nul_free(converter, field, ret):
         return {}
     if isinstance(field, fields.Email):
         return {"pattern": EMAIL_PATTERN}
-    return {"not": {"pattern": NUL}}
+    # `type` inside `not`: a pattern alone holds for any non-string (null), which
+    # `not` would then refuse.
+    return {"not": {"type": "string", "pattern": NUL}}
 
 
 def status_key(code):
