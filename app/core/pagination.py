@@ -50,13 +50,13 @@ class PaginationArgs(InputSchema):
     )
     per_page = fields.Integer(load_default=20, validate=validate.Range(1, MAX_PER_PAGE))
     cursor = fields.String(
-        validate=validate.Length(max=MAX_CURSOR_LENGTH),
-        metadata={
-            "description": "Cursor mode: empty for the first page, then meta.next_cursor",
-            # What `encode_cursor` writes (itsdangerous: URL-safe base64 and dots);
-            # anything else fails the signature check, 400.
-            "pattern": "^[A-Za-z0-9_.-]*$",
-        },
+        # What `encode_cursor` writes (itsdangerous: URL-safe base64 and dots). Checked
+        # here, not left to the signature, so that it holds in page mode too.
+        validate=[
+            validate.Length(max=MAX_CURSOR_LENGTH),
+            validate.Regexp(r"^[A-Za-z0-9_.-]*$", error="Not a cursor this server wrote."),
+        ],
+        metadata={"description": "Cursor mode: empty for the first page, then meta.next_cursor"},
     )
 
 
