@@ -11,7 +11,7 @@ import pytest
 from flask_smorest import Blueprint
 from flask_smorest.spec.plugins import FlaskPlugin
 from marshmallow import Schema, ValidationError, fields
-from marshmallow.validate import Email
+from marshmallow.validate import URL, Email
 from openapi_spec_validator import validate
 
 from app.core.openapi import PROBLEM_MIMETYPE, PROBLEMS, SERVER_PROBLEMS, bearer_auth, problems
@@ -436,6 +436,34 @@ def test_the_spec_refuses_emails_the_server_refuses(spec, email):
 def test_a_tag_the_spec_allows_is_one_the_server_accepts_and_the_reverse(spec, tag):
     schema = spec["components"]["schemas"]["PostCreate"]["properties"]["tags"]["items"]
     assert matches(schema, tag) == accepts(tag_name, tag.strip() if tag != "x" * 33 else tag)
+
+
+URLS = ["http://a.co", "https://example.com/x?y=1", "http://x.y", "http://localhost"]
+URLS += [
+    "ftp://a.b.cd/",
+    "https://ex-ample.museum#f",
+    "http://a.co/\u00fc",
+    "a.co",
+    "http://a.co x",
+]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_an_image_url_the_spec_allows_is_one_the_server_accepts(spec, url):
+    """`format: url` is no JSON Schema format: generators drew anything for it."""
+    schema = spec["components"]["schemas"]["ProfileUpdate"]["properties"]["image"]
+    assert "format" not in schema
+    if matches(schema, url):
+        assert accepts(URL(), url)
+
+
+def test_tags_are_at_most_ten_as_sent(spec, client, alice):
+    """The spec's maxItems counts the names sent, duplicates too; so does the server."""
+    assert spec["components"]["schemas"]["PostCreate"]["properties"]["tags"]["maxItems"] == 10
+    post = {"title": "Tagged", "body": "Text.", "tags": ["same"] * 11}
+    response = client.post("/api/v1/posts", json=post, headers=alice)
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"tags": ["At most 10 tags."]}
 
 
 # The server enforces what the spec says.

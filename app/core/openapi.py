@@ -60,6 +60,13 @@ EMAIL_PATTERN = (
     r"^[-!#$%&'*+/=?^`{}|~A-Za-z0-9_]+(\.[-!#$%&'*+/=?^`{}|~A-Za-z0-9_]+)*"
     r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,}$"
 )
+# marshmallow's URL rule (absolute, http(s) or ftp(s), a host with a top-level
+# label), in ASCII and without its rarer forms (ports, IP hosts, user info): what
+# the server takes, in place of `format: url`, which is no JSON Schema format.
+URL_PATTERN = (
+    r"^(https?|ftps?)://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,6}"
+    r"(/|[/?#][!-~]+)?$"
+)
 PROBLEM_MIMETYPE = "application/problem+json"
 
 
@@ -202,8 +209,9 @@ def nul_free(converter, field, ret):
     NUL, since `InputSchema` refuses NUL in any string it is given (422).
 
     Strings that already have a pattern or an enum are left alone: those rules
-    exclude NUL themselves. An email gets the server's rule as a pattern (which
-    excludes NUL too) in place of its format. Output schemas describe what is sent: no rule there.
+    exclude NUL themselves. An email or a URL gets the server's rule as a pattern
+    (which excludes NUL too) in place of its format. Output schemas describe what
+    is sent: no rule there.
     """
     from app.schemas.base import InputSchema  # schemas import the core, not the reverse
 
@@ -211,9 +219,10 @@ def nul_free(converter, field, ret):
         return {}
     if "pattern" in ret or "enum" in ret or not isinstance(field.root, InputSchema):
         return {}
-    if isinstance(field, fields.Email):
+    own_patterns = {fields.Email: EMAIL_PATTERN, fields.URL: URL_PATTERN}
+    if type(field) in own_patterns:
         ret.pop("format", None)  # the pattern is the server's rule; the format is not
-        return {"pattern": EMAIL_PATTERN}
+        return {"pattern": own_patterns[type(field)]}
     # `type` inside `not`: a pattern alone holds for any non-string (null), which
     # `not` would then refuse.
     return {"not": {"type": "string", "pattern": NUL}}

@@ -28,14 +28,17 @@ class TagList(fields.List):
     """Tag names: trimmed, lower-cased, de-duplicated in order, at most ten."""
 
     def __init__(self, **kwargs):
-        super().__init__(fields.String(validate=tag_name, metadata=TAG_NAME_SPEC), **kwargs)
+        metadata = {"maxItems": MAX_TAGS, **kwargs.pop("metadata", {})}
+        super().__init__(
+            fields.String(validate=tag_name, metadata=TAG_NAME_SPEC), metadata=metadata, **kwargs
+        )
 
     def _deserialize(self, value, attr, data, **kwargs):
         names = super()._deserialize(value, attr, data, **kwargs)
-        unique = list(dict.fromkeys(name.strip().lower() for name in names))
-        if len(unique) > MAX_TAGS:
+        # Counted as sent, duplicates too: the rule the spec's maxItems can state.
+        if len(names) > MAX_TAGS:
             raise ValidationError(f"At most {MAX_TAGS} tags.")
-        return unique
+        return list(dict.fromkeys(name.strip().lower() for name in names))
 
 
 class AuthorSchema(RowSchema):
