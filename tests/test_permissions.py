@@ -88,3 +88,20 @@ def test_admin_update_validates(client, make_user, admin, body):
 def test_admin_update_of_unknown_user_is_404(client, admin):
     response = client.patch("/api/v1/users/nobody", json={"role": "editor"}, headers=admin)
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("change", [{"role": "editor"}, {"is_active": False}])
+def test_the_last_active_admin_cannot_be_removed(client, admin, change):
+    """API.md: without an active admin no one could manage users again."""
+    response = client.patch("/api/v1/users/root", json=change, headers=admin)
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    me = client.get("/auth/me", headers=admin).get_json()
+    assert (me["role"], me["is_active"]) == ("admin", True)
+
+
+def test_an_admin_may_step_down_while_another_remains(client, make_user, admin):
+    make_user("second", role="admin")
+    response = client.patch("/api/v1/users/root", json={"role": "editor"}, headers=admin)
+    assert response.status_code == 200
+    assert response.get_json()["role"] == "editor"

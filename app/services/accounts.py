@@ -3,6 +3,7 @@
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from app.core.errors import RuleViolation
 from app.extensions import db
 from app.models import User
 from app.services import passwords, tokens, users
@@ -116,13 +117,30 @@ def set_password(user, new_password, *, keep_family_id):
     tokens.revoke_user_families(user.id, keep_family_id=keep_family_id)
 
 
+class LastAdmin(RuleViolation):
+    detail = "The last active admin cannot be demoted or deactivated."
+
+
 def administer(user, changes):
-    """An admin's change of role or active flag; deactivation signs the user out everywhere."""
+    """An admin's change of role or active flag; deactivation signs the user out everywhere.
+
+    The last active admin keeps both: without one, no one could manage users again.
+    """
+    if user.role == "admin" and user.is_active and removes_admin(changes):
+        others = select(func.count()).where(
+            User.role == "admin", User.is_active, User.id != user.id
+        )
+        if db.session.scalar(others) == 0:
+            raise LastAdmin()
     for name, value in changes.items():
         setattr(user, name, value)
     if changes.get("is_active") is False:
         tokens.revoke_user_families(user.id)
     return user
+
+
+def removes_admin(changes):
+    return changes.get("role", "admin") != "admin" or changes.get("is_active") is False
 
 
 def users_query(viewer, *, role=None, is_active=None, q=None):
