@@ -10,12 +10,10 @@ from app.schemas.fields import UTCDateTime, text
 
 MAX_TAGS = 10
 TAG_NAME = re.compile(r"^[^\x00-\x1f,]{1,32}$")
-# The same rule for the spec, on the name as sent (before it is trimmed): no commas
-# or control characters, and something besides white space.
+# The same rule for the spec, on the name as sent: white space around 1 to 32
+# characters that are neither commas nor control characters (the name is trimmed).
 TAG_NAME_SPEC = {
-    "pattern": r"^[^\x00-\x1f,]*[^\s,\x00-\x1f][^\x00-\x1f,]*$",
-    "minLength": 1,
-    "maxLength": 32,
+    "pattern": r"^\s*[^\s\x00-\x1f,]([^\x00-\x1f,]{0,30}[^\s\x00-\x1f,])?\s*$",
 }
 
 
