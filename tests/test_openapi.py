@@ -16,7 +16,7 @@ from openapi_spec_validator import validate
 
 from app.core.openapi import PROBLEM_MIMETYPE, PROBLEMS, SERVER_PROBLEMS, bearer_auth, problems
 from app.extensions import api
-from app.schemas.post import tag_name
+from app.schemas.post import PostCreateSchema, tag_name
 from config import BASE_DIR
 
 COMMITTED_SPEC = BASE_DIR / "docs" / "openapi.json"
@@ -465,6 +465,17 @@ def test_tags_are_at_most_ten_as_sent(spec, client, alice):
     response = client.post("/api/v1/posts", json=post, headers=alice)
     assert response.status_code == 422
     assert response.get_json()["errors"] == {"tags": ["At most 10 tags."]}
+
+
+TITLES = ["a", " a ", " ", "\u001e", "\u0085x", "\u3000", "\ufeff", "a\u0000"]
+
+
+@pytest.mark.parametrize("title", TITLES)
+def test_a_title_the_spec_allows_is_one_the_server_accepts_and_the_reverse(spec, title):
+    """The server trims a title and refuses it blank, as Python's strip() sees white space."""
+    schema = spec["components"]["schemas"]["PostCreate"]["properties"]["title"]
+    load = PostCreateSchema().load  # with its post_load, which trims
+    assert matches(schema, title) == accepts(load, {"title": title, "body": "Text."})
 
 
 # The server enforces what the spec says.

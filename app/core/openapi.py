@@ -208,24 +208,25 @@ def nul_free(converter, field, ret):
     """apispec attribute function: a free string of an input schema says it holds no
     NUL, since `InputSchema` refuses NUL in any string it is given (422).
 
-    Strings that already have a pattern or an enum are left alone: those rules
-    exclude NUL themselves. An email or a URL gets the server's rule as a pattern
-    (which excludes NUL too) in place of its format. Output schemas describe what
-    is sent: no rule there.
+    A string's own pattern stays (one that only asks for some character would not
+    exclude NUL); an enum excludes it already. An email or a URL gets the server's
+    rule as a pattern in place of its format. Output schemas describe what is
+    sent: no rule there.
     """
     from app.schemas.base import InputSchema  # schemas import the core, not the reverse
 
     if not isinstance(field, fields.String) or field.dump_only:
         return {}
-    if "pattern" in ret or "enum" in ret or not isinstance(field.root, InputSchema):
+    if "enum" in ret or not isinstance(field.root, InputSchema):
         return {}
+    # `type` inside `not`: a pattern alone holds for any non-string (null), which
+    # `not` would then refuse.
+    rules = {"not": {"type": "string", "pattern": NUL}}
     own_patterns = {fields.Email: EMAIL_PATTERN, fields.URL: URL_PATTERN}
     if type(field) in own_patterns:
         ret.pop("format", None)  # the pattern is the server's rule; the format is not
-        return {"pattern": own_patterns[type(field)]}
-    # `type` inside `not`: a pattern alone holds for any non-string (null), which
-    # `not` would then refuse.
-    return {"not": {"type": "string", "pattern": NUL}}
+        rules["pattern"] = own_patterns[type(field)]
+    return rules
 
 
 def status_key(code):

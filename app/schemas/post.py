@@ -76,8 +76,13 @@ class TagSchema(Schema):
     posts_count = fields.Integer(dump_only=True, metadata={"description": "Published posts"})
 
 
+# For the spec: a title holds something besides white space, as Python's strip()
+# sees it (ECMA-262's \s leaves out \x1c-\x1f and \x85, and counts \ufeff).
+NOT_BLANK = {"pattern": r"[^\s\x1c-\x1f\x85]|\ufeff"}
+
+
 class PostCreateSchema(InputSchema):
-    title = text(200, min_length=1, required=True)
+    title = text(200, min_length=1, required=True, metadata=NOT_BLANK)
     body = text(100_000, min_length=1, required=True)
     summary = text(500, allow_none=True)
     status = fields.String(load_default="draft", validate=validate.OneOf(POST_STATUSES))
@@ -96,7 +101,7 @@ class PostCreateSchema(InputSchema):
 class PostUpdateSchema(PostCreateSchema):
     """PATCH: the create fields, all optional."""
 
-    title = text(200, min_length=1)
+    title = text(200, min_length=1, metadata=NOT_BLANK)
     body = text(100_000, min_length=1)
     status = fields.String(validate=validate.OneOf(POST_STATUSES))
 
