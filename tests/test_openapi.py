@@ -396,7 +396,8 @@ EMAILS = ["0@0.com", "0@0.a", "a.b@x-y.example.org", "a..b@x.com", ".a@x.com", "
 EMAILS += ["a@x.-1", "a@x..com", "!#$@x.io", "a b@x.com", "a@x.com\n", "a\u0000@x.com"]
 EMAILS += ["c$lMCJAQrDwC07.A./n`j@hAb0.af0kFcx8.Q5LS-", "x" * 65 + "@example.com"]
 TAGS = ["", " ", "a", " a ", "a,b", "x" * 32, "x" * 33, "\u00a0", "a\u0000", "caf\u00e9"]
-TAGS += [" " * 5 + "x" * 30, "\u3000" + "y" * 32 + "\u3000", "a b", "\tx"]
+TAGS += [" " * 5 + "x" * 30, "\u3000" + "y" * 32 + "\u3000", "a b", "\tx", "\u0085", "x\u0085"]
+TAGS += ["\ufeff" + "z" * 32, "\u000b\r\f\u00fe  \f", "\u2028a\u2029"]
 
 
 def matches(schema, value):
@@ -467,7 +468,7 @@ def test_tags_are_at_most_ten_as_sent(spec, client, alice):
     assert response.get_json()["errors"] == {"tags": ["At most 10 tags."]}
 
 
-TITLES = ["a", " a ", " ", "\u001e", "\u0085x", "\u3000", "\ufeff", "a\u0000"]
+TITLES = ["a", " a ", " ", "\u001e", "\u0085x", "\u3000", "\ufeff", "a\u0000", "\u0085"]
 
 
 @pytest.mark.parametrize("title", TITLES)

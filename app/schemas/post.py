@@ -10,10 +10,14 @@ from app.schemas.fields import UTCDateTime, text
 
 MAX_TAGS = 10
 TAG_NAME = re.compile(r"^[^\x00-\x1f,]{1,32}$")
-# The same rule for the spec, on the name as sent: white space around 1 to 32
+# White space as Python's strip() sees it, for patterns in the spec (ECMA-262's
+# `\s` differs: it leaves out \x1c-\x1f and \x85, and counts \ufeff).
+SPACE = r"\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# The tag rule for the spec, on the name as sent: white space around 1 to 32
 # characters that are neither commas nor control characters (the name is trimmed).
+TAG_EDGE = rf"[^{SPACE}\x00-\x1f,]"  # a name's first and last characters
 TAG_NAME_SPEC = {
-    "pattern": r"^\s*[^\s\x00-\x1f,]([^\x00-\x1f,]{0,30}[^\s\x00-\x1f,])?\s*$",
+    "pattern": rf"^[{SPACE}]*{TAG_EDGE}([^\x00-\x1f,]{{0,30}}{TAG_EDGE})?[{SPACE}]*$",
 }
 
 
@@ -76,9 +80,8 @@ class TagSchema(Schema):
     posts_count = fields.Integer(dump_only=True, metadata={"description": "Published posts"})
 
 
-# For the spec: a title holds something besides white space, as Python's strip()
-# sees it (ECMA-262's \s leaves out \x1c-\x1f and \x85, and counts \ufeff).
-NOT_BLANK = {"pattern": r"[^\s\x1c-\x1f\x85]|\ufeff"}
+# For the spec: a title holds something besides white space (it is trimmed).
+NOT_BLANK = {"pattern": rf"[^{SPACE}]"}
 
 
 class PostCreateSchema(InputSchema):
