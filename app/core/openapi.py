@@ -90,6 +90,13 @@ class ProblemSchema(Schema):
     )
 
 
+class ServerProblemSchema(ProblemSchema):
+    """Problem details from the HTTP server in front of the app (414, 431): it answers
+    before the app sees the request, so there may be no request id."""
+
+    request_id = fields.String(allow_none=True)
+
+
 def string_header(description, **schema):
     return {"description": description, "schema": {"type": "string", **schema}}
 
@@ -161,6 +168,14 @@ def problem_component(description, headers, *, schema=ProblemSchema, media_type=
         "description": description,
         "content": {media_type: {"schema": schema}},
         "headers": {name: name for name in ("X-Request-ID", *headers)},
+    }
+
+
+def server_problem_component(description):
+    """A problem the HTTP server answers itself: no X-Request-ID promised."""
+    return {
+        "description": f"{description} Answered by the HTTP server in front of the app.",
+        "content": {PROBLEM_MIMETYPE: {"schema": ServerProblemSchema}},
     }
 
 
@@ -311,8 +326,11 @@ class FolioSpecPlugin(BasePlugin):
             spec.components.header(name, header)
         for name, parameter in PARAMETERS.items():
             spec.components.parameter(name, "header", {"name": name, **parameter})
-        for name, description, headers in PROBLEMS.values():
-            spec.components.response(name, problem_component(description, headers))
+        for status, (name, description, headers) in PROBLEMS.items():
+            if status in SERVER_PROBLEMS:
+                spec.components.response(name, server_problem_component(description))
+            else:
+                spec.components.response(name, problem_component(description, headers))
         spec.components.response(
             NOT_MODIFIED,
             {
