@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+import pytest
+
 from app.core import clock
 from tests.content_helpers import (
     API,
@@ -150,3 +152,24 @@ def test_a_retry_with_the_same_json_in_another_key_order_replays(client, alice):
     assert (first.status_code, retry.status_code) == (201, 201)
     assert retry.get_json()["id"] == first.get_json()["id"]
     assert retry.headers["Idempotent-Replayed"] == "true"
+
+
+# --- the key itself -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["", "x" * 256, "two words", "caf\u00e9", "tab\there"],
+    ids=["empty", "too-long", "space", "non-ascii", "control"],
+)
+def test_a_key_outside_the_documented_pattern_is_422_and_creates_nothing(client, alice, key):
+    """The spec says 1 to 255 visible ASCII characters (IDEMPOTENCY_KEY_PATTERN)."""
+    # latin-1 is what a header's bytes decode to on the server, as they would on the wire.
+    response = create(client, keyed(alice, key.encode("latin-1").decode("latin-1")))
+    assert_problem(response, 422)
+    assert published_count(client) == 0
+
+
+def test_a_key_of_255_visible_characters_is_accepted(client, alice):
+    key = "".join(chr(c) for c in range(0x21, 0x7F)) * 3  # 282 characters
+    assert create(client, keyed(alice, key[:255])).status_code == 201

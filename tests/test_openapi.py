@@ -6,14 +6,17 @@ last, so each test reads the spec right after building its app.
 
 import json
 
+import jsonschema_rs
 import pytest
 from flask_smorest import Blueprint
 from flask_smorest.spec.plugins import FlaskPlugin
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields
+from marshmallow.validate import URL, Email
 from openapi_spec_validator import validate
 
-from app.core.openapi import PROBLEM_MIMETYPE, PROBLEMS, bearer_auth, problems
+from app.core.openapi import PROBLEM_MIMETYPE, PROBLEMS, SERVER_PROBLEMS, bearer_auth, problems
 from app.extensions import api
+from app.schemas.post import PostCreateSchema, tag_name
 from config import BASE_DIR
 
 COMMITTED_SPEC = BASE_DIR / "docs" / "openapi.json"
@@ -83,11 +86,13 @@ def test_every_operation_has_a_summary_from_its_docstring(spec):
 
 
 def test_every_response_carries_x_request_id(spec):
+    """Except the HTTP server's own answers (414, 431): the app never saw those requests."""
     missing = [
         f"{name} {status}"
         for name, operation in operations(spec)
         for status, response in operation["responses"].items()
         if "X-Request-ID" not in resolve(spec, response).get("headers", {})
+        and int(status) not in SERVER_PROBLEMS
     ]
     assert missing == []
     header = spec["components"]["headers"]["X-Request-ID"]
@@ -110,9 +115,10 @@ def test_bearer_security_scheme_is_declared(spec):
 
 
 def test_problem_responses_are_problem_json_with_the_problem_schema(spec):
-    for name, *_ in PROBLEMS.values():
+    for status, (name, *_) in PROBLEMS.items():
         content = spec["components"]["responses"][name]["content"]
-        assert content == {PROBLEM_MIMETYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        schema = "ServerProblem" if status in SERVER_PROBLEMS else "Problem"
+        assert content == {PROBLEM_MIMETYPE: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
     assert spec["components"]["schemas"]["Problem"]["additionalProperties"] is True
 
 
@@ -206,7 +212,13 @@ def test_probe_spec_is_valid(probe_spec):
 
 def test_a_list_documents_link_and_its_422(probe_spec):
     answers = responses(probe_spec, "get", "/probe/items")
-    assert refs(answers) == {"422": "UnprocessableContent", "429": "TooManyRequests"}
+    assert refs(answers) == {
+        "414": "URITooLong",
+        "422": "UnprocessableContent",
+        "429": "TooManyRequests",
+        "431": "RequestHeaderFieldsTooLarge",
+        "503": "ServiceUnavailable",
+    }
     assert header_names(answers["200"]) == {"X-Request-ID", "Link"}
 
 
@@ -278,11 +290,15 @@ def test_conduit_routes_under_api_are_documented(make_app):
 
 
 def test_conduit_errors_are_documented_with_the_conduit_schema_not_problems(spec):
-    problem_refs = {f"#/components/responses/{name}" for name, *_ in PROBLEMS.values()}
+    problem_refs = {
+        f"#/components/responses/{name}"
+        for status, (name, *_) in PROBLEMS.items()
+        if status not in SERVER_PROBLEMS  # the server in front of the app answers those
+    }
     for name, operation in conduit_operations(spec):
         for status, response in operation["responses"].items():
             assert response.get("$ref") not in problem_refs, f"{name} {status}"
-            if status.startswith(("4", "5")):
+            if status.startswith(("4", "5")) and int(status) not in SERVER_PROBLEMS:
                 content = resolve(spec, response)["content"]
                 assert content == {
                     "application/json": {"schema": {"$ref": "#/components/schemas/ConduitErrors"}}
@@ -293,3 +309,205 @@ def test_api_v1_errors_stay_problem_details(spec):
     answers = refs(responses(spec, "patch", "/api/v1/posts/{reference}"))
     assert answers["422"] == "UnprocessableContent"
     assert answers["404"] == "NotFound"
+
+
+# Statuses the server sends on every operation of a kind, whatever the view declares.
+
+
+def test_every_operation_documents_the_servers_own_size_limits(spec):
+    """gunicorn (or nginx) answers an over-long request line 414 and over-large
+    headers 431 before the app sees the request, on any path."""
+    missing = [
+        f"{name} {status}"
+        for name, operation in operations(spec)
+        for status in ("414", "431")
+        if status not in operation["responses"]
+    ]
+    assert missing == []
+
+
+def test_size_limit_answers_are_problem_details_even_under_conduit(spec):
+    """They come from the server in front of the app, which knows no dialect."""
+    answers = refs(responses(spec, "get", "/api/articles"))
+    assert answers["414"] == "URITooLong"
+    assert answers["431"] == "RequestHeaderFieldsTooLarge"
+
+
+def test_every_write_documents_409_for_a_concurrent_write(spec):
+    """An integrity error or a stale version met while writing is 409 (app/core/errors.py)."""
+    missing = [
+        name
+        for name, operation in operations(spec)
+        if name.split()[0] in ("POST", "PUT", "PATCH", "DELETE")
+        and "409" not in operation["responses"]
+    ]
+    assert missing == []
+
+
+def test_every_request_that_may_carry_a_body_documents_413_and_415(spec):
+    """A POST without a declared body (logout, favourite) still refuses a body that is not JSON."""
+    answers = responses(spec, "post", "/auth/logout")
+    assert {"413", "415"} <= set(answers)
+
+
+def test_every_operation_on_the_database_documents_503_with_retry_after(spec):
+    missing = [
+        name
+        for name, operation in operations(spec)
+        if not name.split()[1].startswith(("/health", "/metrics"))
+        and "503" not in operation["responses"]
+    ]
+    assert missing == []
+    assert "Retry-After" in spec["components"]["responses"]["ServiceUnavailable"]["headers"]
+    assert "503" not in responses(spec, "get", "/health")
+
+
+def query_parameter(spec, method, path, name):
+    operation = spec["paths"][path][method]
+    return next(p for p in operation["parameters"] if p.get("name") == name)
+
+
+def test_a_cursor_is_documented_as_the_server_writes_it(spec):
+    """URL-safe base64 and dots (itsdangerous), at most 1000: what the server accepts."""
+    schema = query_parameter(spec, "get", "/api/v1/posts", "cursor")["schema"]
+    assert schema["pattern"] == "^[A-Za-z0-9_.-]*$"
+    assert schema["maxLength"] == 1000
+
+
+def test_idempotency_key_is_documented_with_its_bounds(spec):
+    schema = spec["components"]["parameters"]["Idempotency-Key"]["schema"]
+    assert schema == {"type": "string", "pattern": "^[!-~]{1,255}$"}
+
+
+def test_input_strings_document_that_nul_is_refused(spec):
+    """InputSchema refuses NUL anywhere (422); the spec says so on every free string."""
+    no_nul = {"not": {"type": "string", "pattern": "\\u0000"}}
+    schemas = spec["components"]["schemas"]
+    assert schemas["PostCreate"]["properties"]["body"]["not"] == no_nul["not"]
+    assert query_parameter(spec, "get", "/api/v1/posts", "q")["schema"]["not"] == no_nul["not"]
+    # Output schemas describe what the server sends: no input rule there.
+    assert "not" not in schemas["Post"]["properties"]["body"]
+
+
+def test_a_nullable_input_string_still_allows_null(spec):
+    summary = spec["components"]["schemas"]["PostCreate"]["properties"]["summary"]
+    assert jsonschema_rs.validator_for(summary).is_valid(None)
+    assert not jsonschema_rs.validator_for(summary).is_valid("a\u0000b")
+
+
+EMAILS = ["0@0.com", "0@0.a", "a.b@x-y.example.org", "a..b@x.com", ".a@x.com", "a@-x.com"]
+EMAILS += ["a@x.-1", "a@x..com", "!#$@x.io", "a b@x.com", "a@x.com\n", "a\u0000@x.com"]
+EMAILS += ["c$lMCJAQrDwC07.A./n`j@hAb0.af0kFcx8.Q5LS-", "x" * 65 + "@example.com"]
+TAGS = ["", " ", "a", " a ", "a,b", "x" * 32, "x" * 33, "\u00a0", "a\u0000", "caf\u00e9"]
+TAGS += [" " * 5 + "x" * 30, "\u3000" + "y" * 32 + "\u3000", "a b", "\tx", "\u0085", "x\u0085"]
+TAGS += ["\ufeff" + "z" * 32, "\u000b\r\f\u00fe  \f", "\u2028a\u2029"]
+
+
+def matches(schema, value):
+    """Whether `value` is valid by `schema`, read as JSON Schema reads it (ECMA-262 regexes)."""
+    return jsonschema_rs.validator_for(schema, validate_formats=True).is_valid(value)
+
+
+def accepts(validator, value):
+    try:
+        validator(value)
+    except ValidationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("email", EMAILS)
+def test_an_email_the_spec_allows_is_one_the_server_accepts(spec, email):
+    """JSON Schema's `format: email` allows `0@0.a`, which the server refuses (422)."""
+    schema = spec["components"]["schemas"]["Register"]["properties"]["email"]
+    if matches(schema, email):
+        assert accepts(Email(), email)
+
+
+def test_an_email_is_described_by_the_servers_rule_alone(spec):
+    """`format: email` refuses a local part of 65 characters, which the server accepts."""
+    schema = spec["components"]["schemas"]["Register"]["properties"]["email"]
+    assert "format" not in schema
+    assert matches(schema, "x" * 65 + "@example.com")
+
+
+@pytest.mark.parametrize("email", ["0@0.a", "a..b@x.com", "a b@x.com"])
+def test_the_spec_refuses_emails_the_server_refuses(spec, email):
+    schema = spec["components"]["schemas"]["Register"]["properties"]["email"]
+    assert not matches(schema, email)
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_a_tag_the_spec_allows_is_one_the_server_accepts_and_the_reverse(spec, tag):
+    schema = spec["components"]["schemas"]["PostCreate"]["properties"]["tags"]["items"]
+    assert matches(schema, tag) == accepts(tag_name, tag.strip())
+
+
+URLS = ["http://a.co", "https://example.com/x?y=1", "http://x.y", "http://localhost"]
+URLS += [
+    "ftp://a.b.cd/",
+    "https://ex-ample.museum#f",
+    "http://a.co/\u00fc",
+    "a.co",
+    "http://a.co x",
+]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_an_image_url_the_spec_allows_is_one_the_server_accepts(spec, url):
+    """`format: url` is no JSON Schema format: generators drew anything for it."""
+    schema = spec["components"]["schemas"]["OwnProfileUpdate"]["properties"]["image"]
+    assert "format" not in schema
+    if matches(schema, url):
+        assert accepts(URL(), url)
+
+
+def test_tags_are_at_most_ten_as_sent(spec, client, alice):
+    """The spec's maxItems counts the names sent, duplicates too; so does the server."""
+    assert spec["components"]["schemas"]["PostCreate"]["properties"]["tags"]["maxItems"] == 10
+    post = {"title": "Tagged", "body": "Text.", "tags": ["same"] * 11}
+    response = client.post("/api/v1/posts", json=post, headers=alice)
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"tags": ["At most 10 tags."]}
+
+
+TITLES = ["a", " a ", " ", "\u001e", "\u0085x", "\u3000", "\ufeff", "a\u0000", "\u0085"]
+
+
+@pytest.mark.parametrize("title", TITLES)
+def test_a_title_the_spec_allows_is_one_the_server_accepts_and_the_reverse(spec, title):
+    """The server trims a title and refuses it blank, as Python's strip() sees white space."""
+    schema = spec["components"]["schemas"]["PostCreate"]["properties"]["title"]
+    load = PostCreateSchema().load  # with its post_load, which trims
+    assert matches(schema, title) == accepts(load, {"title": title, "body": "Text."})
+
+
+# The server enforces what the spec says.
+
+
+def required_body_operations(spec):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if operation.get("requestBody", {}).get("required"):
+                yield method, path
+
+
+def test_every_documented_request_body_is_required(spec):
+    """Folio has no optional bodies: each one the spec lists it marks required."""
+    bodies = [
+        f"{method} {path}"
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation and not operation["requestBody"].get("required")
+    ]
+    assert bodies == []
+
+
+@pytest.mark.parametrize("content_type", [None, "application/json"])
+def test_a_partial_update_without_a_body_is_422_not_an_empty_update(client, admin, content_type):
+    headers = {**admin, **({"Content-Type": content_type} if content_type else {})}
+    for path in ("/auth/me", "/api/v1/users/root"):
+        response = client.patch(path, headers=headers)
+        assert response.status_code == 422, path
+        assert response.mimetype == PROBLEM_MIMETYPE
+        assert response.get_json()["errors"] == {"_schema": ["A JSON body is required."]}

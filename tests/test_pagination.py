@@ -106,6 +106,14 @@ def test_tampered_cursor_is_400(client, admin, many_users):
         assert response.mimetype == "application/problem+json"
 
 
+@pytest.mark.parametrize("query", ["cursor=not+a+cursor", "cursor=%C3%A9t%C3%A9&page=2"])
+def test_a_cursor_of_other_characters_is_422_in_either_mode(client, admin, many_users, query):
+    """The spec's pattern for a cursor holds even when `page` makes the cursor unused."""
+    response = client.get(f"/api/v1/users?{query}", headers=admin)
+    assert response.status_code == 422
+    assert "cursor" in response.get_json()["errors"]
+
+
 @pytest.mark.parametrize("other", ["sort=-username", "sort=created_at", "role=author", "q=user"])
 def test_cursor_from_another_sort_or_filter_is_400(client, admin, many_users, other):
     cursor = client.get("/api/v1/users?per_page=4", headers=admin).get_json()["meta"]["next_cursor"]

@@ -14,7 +14,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from webargs.multidictproxy import MultiDictProxy
 
 from app.core.errors import http_exception_to_problem
-from app.core.openapi import FolioSpecPlugin, ProblemSchema
+from app.core.openapi import FolioSpecPlugin, ProblemSchema, nul_free
 
 
 class QueryArgs(MultiDictProxy):
@@ -43,6 +43,15 @@ class ArgumentsParser(FlaskParser):
     def load_querystring(self, req, schema):
         return self._makeproxy(req.args, schema, cls=QueryArgs)
 
+    def load_json(self, req, schema):
+        """The JSON body; its absence is a 422, since every body Folio takes is
+        required (and documented so). webargs would load `{}` in its place, which a
+        partial update (every field optional) accepts as a change of nothing."""
+        data = super().load_json(req, schema)
+        if data is ma.missing:
+            raise ma.ValidationError("A JSON body is required.")
+        return data
+
 
 class Blueprint(SmorestBlueprint):
     """flask-smorest's Blueprint, with each arguments schema made once and query
@@ -70,6 +79,10 @@ class FolioApi(Api):
     def __init__(self, app=None, *, spec_kwargs=None, **kwargs):
         spec_kwargs = {"extra_plugins": [FolioSpecPlugin()], **(spec_kwargs or {})}
         super().__init__(app, spec_kwargs=spec_kwargs, **kwargs)
+
+    def _init_spec(self, *args, **kwargs):
+        super()._init_spec(*args, **kwargs)
+        self.ma_plugin.converter.add_attribute_function(nul_free)
 
     def handle_http_exception(self, error):
         return http_exception_to_problem(error)

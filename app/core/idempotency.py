@@ -10,6 +10,7 @@ different body is 422. Records live 24 hours (`IDEMPOTENCY_TTL_S`).
 
 import hashlib
 import json
+import re
 from datetime import timedelta
 from functools import wraps
 
@@ -21,12 +22,15 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Conflict, UnprocessableEntity
 
 from app.core.clock import utcnow
-from app.core.openapi import problems
+from app.core.openapi import IDEMPOTENCY_KEY_PATTERN, problems
 from app.extensions import db
 from app.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
-MAX_KEY_LENGTH = 255
+# 1 to 255 visible ASCII characters, as the spec documents: the column holds 255,
+# and a key a client cannot write back byte for byte (spaces that proxies may
+# fold, latin-1 that HTTP libraries decode differently) would not replay.
+VALID_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 def request_fingerprint():
@@ -94,8 +98,8 @@ def idempotent_create(view):
             response = view(*args, **kwargs)
             db.session.commit()
             return response
-        if not 1 <= len(key) <= MAX_KEY_LENGTH:
-            raise UnprocessableEntity(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters.")
+        if not VALID_KEY.fullmatch(key):
+            raise UnprocessableEntity(f"{HEADER} must be 1 to 255 visible ASCII characters.")
         fingerprint = request_fingerprint()
         if existing := find_record(current_user.id, key):
             return replay(existing, fingerprint)

@@ -15,7 +15,16 @@ endpoint declares only the responses that are its own:
   `cursor` with 400;
 - an `If-None-Match` header parameter means 304 and an ETag on 200; an
   `If-Match` one means 412 and an ETag on 200;
-- every operation but the operational ones can be rate limited: 429.
+- every operation but the operational ones can be rate limited (429) and
+  meets the database, which may be away (503 with `Retry-After`);
+- every write can meet a concurrent one: 409 (app/core/errors.py);
+- a POST, PUT or PATCH may carry a body even when it takes none: 413, 415;
+- every operation can be refused by the HTTP server in front of the app
+  before the app sees it: an over-long request line (414) or over-large
+  headers (431). Those answers are problem details in every blueprint (the
+  server knows no dialect).
+- an input string may not hold NUL (`InputSchema` refuses it): every free
+  string of an input schema says so (`nul_free`).
 
 Errors are RFC 9457 problem details (`application/problem+json`), so the
 response components here replace flask-smorest's own (which say
@@ -37,6 +46,27 @@ from marshmallow import INCLUDE, Schema, fields
 from app.core.rate_limits import UNLIMITED_PREFIXES
 
 BEARER = "bearerAuth"
+# What app/core/idempotency.py accepts, and the spec says.
+IDEMPOTENCY_KEY_PATTERN = "^[!-~]{1,255}$"
+# No NUL anywhere in the string. Said as "does not match NUL" rather than as the
+# equivalent `^[^\u0000]*$`: generators draw a long string for that pattern
+# character by character through a regex (Schemathesis took five times as long
+# on the posts' 100,000-character body), while `not` is a cheap filter.
+NUL = r"\u0000"
+# marshmallow's Email rule in ASCII (dot-atom @ labels, the last of two characters
+# or more), in place of JSON Schema's `format: email`, which allows `0@0.a` (the
+# server refuses it) and refuses a long local part (the server accepts it).
+EMAIL_PATTERN = (
+    r"^[-!#$%&'*+/=?^`{}|~A-Za-z0-9_]+(\.[-!#$%&'*+/=?^`{}|~A-Za-z0-9_]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,}$"
+)
+# marshmallow's URL rule (absolute, http(s) or ftp(s), a host with a top-level
+# label), in ASCII and without its rarer forms (ports, IP hosts, user info): what
+# the server takes, in place of `format: url`, which is no JSON Schema format.
+URL_PATTERN = (
+    r"^(https?|ftps?)://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,6}"
+    r"(/|[/?#][!-~]+)?$"
+)
 PROBLEM_MIMETYPE = "application/problem+json"
 
 
@@ -58,6 +88,13 @@ class ProblemSchema(Schema):
     errors = fields.Dict(
         metadata={"description": "Field errors (422 only), nested like the request"}
     )
+
+
+class ServerProblemSchema(ProblemSchema):
+    """Problem details from the HTTP server in front of the app (414, 431): it answers
+    before the app sees the request, so there may be no request id."""
+
+    request_id = fields.String(allow_none=True)
 
 
 def string_header(description, **schema):
@@ -85,7 +122,9 @@ PARAMETERS = {
     "If-None-Match": string_header("An ETag the client holds: 304 when it is still current."),
     "If-Match": string_header("The ETag the change is based on: 412 when it is stale."),
     "Idempotency-Key": string_header(
-        "Makes a create safe to retry: the same key and body give the original answer."
+        "Makes a create safe to retry: the same key and body give the original answer. "
+        "1 to 255 visible ASCII characters (a UUID fits).",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
     ),
 }
 
@@ -102,13 +141,27 @@ PROBLEMS = {
     409: ("Conflict", "Conflicts with an existing resource.", ()),
     412: ("PreconditionFailed", "`If-Match` is stale: nothing was changed.", ()),
     413: ("ContentTooLarge", "The body is larger than the server accepts.", ()),
+    414: ("URITooLong", "The request line is longer than the server accepts.", ()),
     415: ("UnsupportedMediaType", "The body is not `application/json`.", ()),
     422: ("UnprocessableContent", "The request is not valid: `errors` names each field.", ()),
     429: ("TooManyRequests", "Rate limited: retry after `Retry-After` seconds.", ("Retry-After",)),
-    503: ("ServiceUnavailable", "A dependency is down: try again shortly.", ()),
+    431: (
+        "RequestHeaderFieldsTooLarge",
+        "A header, or the headers together, are larger than the server accepts.",
+        (),
+    ),
+    503: (
+        "ServiceUnavailable",
+        "A dependency (the database) is down: retry after `Retry-After` seconds.",
+        ("Retry-After",),
+    ),
 }
 NOT_MODIFIED = "NotModified"
 BODY_PROBLEMS = (400, 413, 415, 422)
+# Answered by the HTTP server in front of the app (gunicorn, nginx), on any path.
+SERVER_PROBLEMS = (414, 431)
+WRITE_METHODS = ("post", "put", "patch", "delete")
+BODY_METHODS = ("post", "put", "patch")
 
 
 def problem_component(description, headers, *, schema=ProblemSchema, media_type=PROBLEM_MIMETYPE):
@@ -116,6 +169,14 @@ def problem_component(description, headers, *, schema=ProblemSchema, media_type=
         "description": description,
         "content": {media_type: {"schema": schema}},
         "headers": {name: name for name in ("X-Request-ID", *headers)},
+    }
+
+
+def server_problem_component(description):
+    """A problem the HTTP server answers itself: no X-Request-ID promised."""
+    return {
+        "description": f"{description} Answered by the HTTP server in front of the app.",
+        "content": {PROBLEM_MIMETYPE: {"schema": ServerProblemSchema}},
     }
 
 
@@ -159,6 +220,31 @@ def bearer_auth(func):
     return Blueprint.doc(security=[{BEARER: []}])(func)
 
 
+def nul_free(converter, field, ret):
+    """apispec attribute function: a free string of an input schema says it holds no
+    NUL, since `InputSchema` refuses NUL in any string it is given (422).
+
+    A string's own pattern stays (one that only asks for some character would not
+    exclude NUL); an enum excludes it already. An email or a URL gets the server's
+    rule as a pattern in place of its format. Output schemas describe what is
+    sent: no rule there.
+    """
+    from app.schemas.base import InputSchema  # schemas import the core, not the reverse
+
+    if not isinstance(field, fields.String) or field.dump_only:
+        return {}
+    if "enum" in ret or not isinstance(field.root, InputSchema):
+        return {}
+    # `type` inside `not`: a pattern alone holds for any non-string (null), which
+    # `not` would then refuse.
+    rules = {"not": {"type": "string", "pattern": NUL}}
+    own_patterns = {fields.Email: EMAIL_PATTERN, fields.URL: URL_PATTERN}
+    if type(field) in own_patterns:
+        ret.pop("format", None)  # the pattern is the server's rule; the format is not
+        rules["pattern"] = own_patterns[type(field)]
+    return rules
+
+
 def status_key(code):
     """Response keys as apispec writes them: "404", not 404 or HTTPStatus.NOT_FOUND."""
     return code if code == "default" else str(int(code))
@@ -173,13 +259,15 @@ def parameter_names(operation, location):
     }
 
 
-def implied_statuses(path, operation):
+def implied_statuses(path, method, operation):
     """Problem statuses the contract attaches to what the operation declares."""
-    statuses = []
+    statuses = [*SERVER_PROBLEMS]
     if "{" in path:
         statuses.append(404)
     if "requestBody" in operation:
         statuses.extend(BODY_PROBLEMS)
+    if method in BODY_METHODS:
+        statuses.extend((413, 415))  # app/core/content_type.py: any body must be JSON
     if any(BEARER in requirement for requirement in operation.get("security", [])):
         statuses.append(401)
     if "If-Match" in parameter_names(operation, "header"):
@@ -188,6 +276,9 @@ def implied_statuses(path, operation):
         statuses.append(400)  # a tampered cursor, or one made for another list
     if not path.startswith(UNLIMITED_PREFIXES):
         statuses.append(429)  # the API-wide rate limit (app/core/rate_limits.py)
+        statuses.append(503)  # the database is away (app/core/errors.py)
+        if method in WRITE_METHODS:
+            statuses.append(409)  # a concurrent write won (app/core/errors.py)
     return statuses
 
 
@@ -236,8 +327,11 @@ class FolioSpecPlugin(BasePlugin):
             spec.components.header(name, header)
         for name, parameter in PARAMETERS.items():
             spec.components.parameter(name, "header", {"name": name, **parameter})
-        for name, description, headers in PROBLEMS.values():
-            spec.components.response(name, problem_component(description, headers))
+        for status, (name, description, headers) in PROBLEMS.items():
+            if status in SERVER_PROBLEMS:
+                spec.components.response(name, server_problem_component(description))
+            else:
+                spec.components.response(name, problem_component(description, headers))
         spec.components.response(
             NOT_MODIFIED,
             {
@@ -247,15 +341,17 @@ class FolioSpecPlugin(BasePlugin):
         )
 
     def operation_helper(self, path=None, operations=None, **kwargs):
-        for operation in (operations or {}).values():
-            operation["responses"] = self.complete_responses(path, operation)
+        for method, operation in (operations or {}).items():
+            operation["responses"] = self.complete_responses(path, method, operation)
             for tag in operation.get("tags", []):
                 if tag in ERROR_DIALECTS:
                     operation["responses"] = self.in_dialect(operation["responses"], tag)
 
     def in_dialect(self, responses, tag):
         """The responses with each problem component swapped for the dialect's own."""
-        statuses = {name: status for status, (name, *_) in PROBLEMS.items()}
+        statuses = {
+            name: status for status, (name, *_) in PROBLEMS.items() if status not in SERVER_PROBLEMS
+        }
         translated = {}
         for code, response in responses.items():
             if isinstance(response, str) and response in statuses:
@@ -265,12 +361,12 @@ class FolioSpecPlugin(BasePlugin):
             translated[code] = response
         return translated
 
-    def complete_responses(self, path, operation):
+    def complete_responses(self, path, method, operation):
         responses = {
             status_key(code): own_component(response)
             for code, response in operation.get("responses", {}).items()
         }
-        for status in implied_statuses(path, operation):
+        for status in implied_statuses(path, method, operation):
             responses.setdefault(str(status), PROBLEMS[status][0])
         if "If-None-Match" in parameter_names(operation, "header"):
             responses.setdefault("304", NOT_MODIFIED)

@@ -36,6 +36,9 @@ from app.schemas.base import InputSchema, RowSchema
 
 MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
+# The longest cursor the server writes is under 1000 characters: a title sort over
+# 200 characters outside the BMP, escaped in JSON and compressed, came to 983.
+MAX_CURSOR_LENGTH = 1000
 PAGING_ARGS = {"page", "per_page", "cursor"}
 
 
@@ -47,7 +50,12 @@ class PaginationArgs(InputSchema):
     )
     per_page = fields.Integer(load_default=20, validate=validate.Range(1, MAX_PER_PAGE))
     cursor = fields.String(
-        validate=validate.Length(max=1000),
+        # What `encode_cursor` writes (itsdangerous: URL-safe base64 and dots). Checked
+        # here, not left to the signature, so that it holds in page mode too.
+        validate=[
+            validate.Length(max=MAX_CURSOR_LENGTH),
+            validate.Regexp(r"^[A-Za-z0-9_.-]*$", error="Not a cursor this server wrote."),
+        ],
         metadata={"description": "Cursor mode: empty for the first page, then meta.next_cursor"},
     )
 

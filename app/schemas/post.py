@@ -21,6 +21,16 @@ def normalised_tag(name):
     return name.strip().lower()
 
 
+# White space as Python's strip() sees it, for patterns in the spec (ECMA-262's
+# `\s` differs: it leaves out \x1c-\x1f and \x85, and counts \ufeff).
+SPACE = r"\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# The tag rule for the spec, on the name as sent: white space around 1 to 32
+# characters that are neither commas nor control characters (the name is trimmed).
+TAG_EDGE = rf"[^{SPACE}\x00-\x1f,]"  # a name's first and last characters
+TAG_INNER = rf"[^\x00-\x1f,]{{0,{MAX_TAG_LENGTH - 2}}}"
+TAG_NAME_SPEC = {"pattern": rf"^[{SPACE}]*{TAG_EDGE}({TAG_INNER}{TAG_EDGE})?[{SPACE}]*$"}
+
+
 def tag_name(value):
     """Checked as it will be stored: lower-casing can lengthen a name ("İ" is two
     characters lower-cased), so a 32-character name may not fit the column."""
@@ -33,14 +43,17 @@ class TagList(fields.List):
     """Tag names: trimmed, lower-cased, de-duplicated in order, at most ten."""
 
     def __init__(self, **kwargs):
-        super().__init__(fields.String(validate=tag_name), **kwargs)
+        metadata = {"maxItems": MAX_TAGS, **kwargs.pop("metadata", {})}
+        super().__init__(
+            fields.String(validate=tag_name, metadata=TAG_NAME_SPEC), metadata=metadata, **kwargs
+        )
 
     def _deserialize(self, value, attr, data, **kwargs):
         names = super()._deserialize(value, attr, data, **kwargs)
-        unique = list(dict.fromkeys(normalised_tag(name) for name in names))
-        if len(unique) > MAX_TAGS:
+        # Counted as sent, duplicates too: the rule the spec's maxItems can state.
+        if len(names) > MAX_TAGS:
             raise ValidationError(f"At most {MAX_TAGS} tags.")
-        return unique
+        return list(dict.fromkeys(normalised_tag(name) for name in names))
 
 
 class AuthorSchema(RowSchema):
@@ -80,8 +93,12 @@ class TagSchema(Schema):
     posts_count = fields.Integer(dump_only=True, metadata={"description": "Published posts"})
 
 
+# For the spec: a title holds something besides white space (it is trimmed).
+NOT_BLANK = {"pattern": rf"[^{SPACE}]"}
+
+
 class PostCreateSchema(InputSchema):
-    title = text(200, min_length=1, required=True)
+    title = text(200, min_length=1, required=True, metadata=NOT_BLANK)
     body = text(100_000, min_length=1, required=True)
     summary = text(500, allow_none=True)
     status = fields.String(load_default="draft", validate=validate.OneOf(POST_STATUSES))
@@ -100,7 +117,7 @@ class PostCreateSchema(InputSchema):
 class PostUpdateSchema(PostCreateSchema):
     """PATCH: the create fields, all optional."""
 
-    title = text(200, min_length=1)
+    title = text(200, min_length=1, metadata=NOT_BLANK)
     body = text(100_000, min_length=1)
     status = fields.String(validate=validate.OneOf(POST_STATUSES))
 
