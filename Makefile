@@ -14,6 +14,7 @@ help:
 	@echo "make run      start the dev server on http://$(HOST):$(PORT) (SQLite by default)"
 	@echo "make serve    production shape in the foreground: nginx on 127.0.0.1:\$${PORT:-8080} in front of gunicorn"
 	@echo "make test     run the suite on SQLite, then on PostgreSQL/Redis when configured"
+	@echo "make test-quick  the in-process tests on SQLite, while you work (about a minute)"
 	@echo "make lint     ruff"
 	@echo "make migrate  autogenerate a migration: make migrate m='add posts'"
 	@echo "make check-migrations  fail if the models and migrations differ (flask db check)"
@@ -57,6 +58,12 @@ bench: $(VENV)/.bench
 
 test: $(VENV)/.dev
 	$(BIN)/python tools/test_matrix.py $(PYTEST_ARGS)
+
+# SQLite only, no slow tests and nothing that starts another process (servers,
+# CLIs, the browser, Schemathesis): what to run while working. `make test` is
+# still the whole story (CI runs it).
+test-quick: $(VENV)/.dev
+	env -u TEST_DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest -q -m "not slow and not processes" $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

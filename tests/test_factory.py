@@ -71,6 +71,7 @@ def test_whole_number_settings_are_checked():
         DevelopmentConfig({"MAX_CONTENT_LENGTH": "lots"})
 
 
+@pytest.mark.processes
 def test_wsgi_exits_with_one_line_naming_the_variable():
     env = {"APP_ENV": "production", "PATH": "/usr/bin:/bin"}
     result = subprocess.run(

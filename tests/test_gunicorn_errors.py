@@ -14,6 +14,8 @@ import pytest
 
 from tests.servers import Gunicorn, exchange, production_env
 
+pytestmark = pytest.mark.processes  # starts servers or other processes
+
 PROBLEM = "application/problem+json"
 
 

@@ -275,6 +275,7 @@ def assert_chunked_limit(port):
     assert (status, content_type) == (422, "application/problem+json"), raw
 
 
+@pytest.mark.processes
 @pytest.mark.slow
 def test_a_chunked_body_over_the_limit_is_413_from_gunicorn_alone(tmp_path):
     env = production_env(DATABASE_URL=f"sqlite:///{tmp_path / 'folio.db'}", MAX_CONTENT_LENGTH=1024)
@@ -285,6 +286,7 @@ def test_a_chunked_body_over_the_limit_is_413_from_gunicorn_alone(tmp_path):
         server.stop()
 
 
+@pytest.mark.processes
 @pytest.mark.slow
 def test_a_chunked_body_over_the_limit_is_413_from_the_dev_server(tmp_path):
     with folio_server(tmp_path, MAX_CONTENT_LENGTH="1024") as url:

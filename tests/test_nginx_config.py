@@ -17,6 +17,8 @@ import pytest
 from config import BASE_DIR
 from tests.servers import exchange, free_port, require_tools, serve_script, wait_until
 
+pytestmark = pytest.mark.processes  # starts servers or other processes
+
 PROBLEM = "application/problem+json"
 
 

@@ -16,6 +16,8 @@ from config import BASE_DIR
 from tests.conftest import PASSWORD, bearer
 from tests.servers import Gunicorn, free_port, production_env
 
+pytestmark = pytest.mark.processes  # starts servers or other processes
+
 SCRIPT = """
 import json, sys
 from app import create_app

@@ -43,6 +43,8 @@ from config import BASE_DIR
 from tests.schemathesis_auth import AdminToken
 from tests.servers import Gunicorn, production_env
 
+pytestmark = pytest.mark.processes  # starts servers or other processes
+
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
 ADMIN = "schemathesis"
 

@@ -81,6 +81,7 @@ def test_a_secret_is_made_once_and_kept_private(tmp_path):
     assert sorted(path.name for path in folder.iterdir()) == ["JWT_SECRET_KEY", "SECRET_KEY"]
 
 
+@pytest.mark.processes
 def test_processes_starting_at_once_agree_on_one_secret(tmp_path):
     """Workers, the reloader and a second terminal may all start on a fresh checkout."""
     folder, go = tmp_path / "secrets", tmp_path / "go"
@@ -124,6 +125,7 @@ def test_production_refuses_every_published_value(name, value):
         ProductionConfig({**PRODUCTION, name: value}).validate()
 
 
+@pytest.mark.processes
 def test_development_refuses_a_published_value_too():
     """A .env copied from an old example must not sign tokens on a laptop either."""
     with pytest.raises(ConfigError, match=r"^Set JWT_SECRET_KEY to a new random value"):

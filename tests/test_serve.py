@@ -29,6 +29,8 @@ from tests.servers import (
     wait_until,
 )
 
+pytestmark = pytest.mark.processes  # starts servers or other processes
+
 PROBLEM = "application/problem+json"
 CLIENT = "127.0.0.5"  # a loopback address that is not 127.0.0.1: "somewhere else"
 CLIENT_TIMEOUT_S = 2  # NGINX_CLIENT_TIMEOUT_S here, so dropping a slow client is quick

@@ -21,6 +21,8 @@ from config import BASE_DIR, MAKE_A_SECRET, PUBLISHED_SECRETS
 from tests.conftest import POSTGRES_URL
 from tests.servers import Gunicorn, free_port, production_env
 
+pytestmark = pytest.mark.processes  # starts servers or other processes
+
 FLASK_RELEASE = [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"]
 GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
 PRODUCTION_ANNOUNCED = "folio: APP_ENV not set; running the production configuration"

@@ -221,6 +221,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.processes
 def test_sign_in_keeps_working_and_counting_when_redis_is_down(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE_URL"}
     env.update({"APP_ENV": "testing", "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
@@ -367,6 +368,7 @@ def test_of_two_concurrent_sign_ins_with_a_cap_of_one_the_second_is_refused(thre
     assert json.loads(body)["status"] == 503
 
 
+@pytest.mark.processes
 @pytest.mark.slow
 def test_the_cap_holds_across_processes_sharing_a_slots_directory(
     make_app, make_user, database_url, tmp_path
@@ -388,6 +390,7 @@ def test_the_cap_holds_across_processes_sharing_a_slots_directory(
         server.stop()
 
 
+@pytest.mark.processes
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_gunicorn_workers_share_the_cap_as_shipped(make_app, database_url, tmp_path):

@@ -23,6 +23,28 @@ def answers(url, default_port):
         return False
 
 
+def missing_database(url):
+    """One line saying how to make the test database when PostgreSQL answers without
+    it (else None): pytest would otherwise print a traceback for every test."""
+    import psycopg
+
+    parsed = make_url(url)
+    try:
+        psycopg.connect(
+            parsed.set(drivername="postgresql").render_as_string(hide_password=False),
+            connect_timeout=3,
+        ).close()
+    except psycopg.OperationalError as error:
+        if "does not exist" not in str(error):
+            return f"PostgreSQL at {parsed.host}:{parsed.port or 5432} refused: {error}".strip()
+        return (
+            f"PostgreSQL answers, but database {parsed.database!r} does not exist: "
+            f"createdb -h {parsed.host or '127.0.0.1'} -p {parsed.port or 5432} "
+            f"-U {parsed.username or 'postgres'} {parsed.database}"
+        )
+    return None
+
+
 def run_pytest(label, env, args):
     print(f"\n===== {label} =====", flush=True)
     return subprocess.call([sys.executable, "-m", "pytest", *args], env=env)
@@ -43,6 +65,9 @@ def main(args):
         missing.append(f"Redis (REDIS_URL={redis_url})")
     if in_ci and not redis_url:
         missing.append("Redis (REDIS_URL unset)")
+    if not missing and (problem := missing_database(pg_url)):
+        print(f"\n{problem}", flush=True)
+        return 1
     if missing:
         print(f"\nNot answering: {', '.join(missing)}.", flush=True)
         if in_ci:
