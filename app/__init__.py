@@ -27,7 +27,7 @@ from app.core.rate_limits import keep_retry_after_for_refusals
 from app.core.request_log import init_request_logging
 from app.core.security_headers import init_security_headers
 from app.core.sessions import NoSessions
-from app.extensions import api, db, jwt, limiter, ma, migrate
+from app.extensions import api, db, jwt, limiter, migrate
 from app.ops.docs import blp as docs_blp
 from app.ops.health import blp as health_blp
 from app.ops.metrics import blp as metrics_blp
@@ -100,7 +100,6 @@ def init_extensions(app):
     db.init_app(app)
     migrate.init_app(app, db)
     jwt.init_app(app)
-    ma.init_app(app)
     limiter.init_app(app)
     api.init_app(app)
 

@@ -4,7 +4,7 @@ import sys
 import time
 
 import click
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import with_appcontext
 from marshmallow import ValidationError
 
 from app.core import idempotency
@@ -91,17 +91,6 @@ def seed(users, posts, comments, follows, favorites, seed_value, if_empty):
     click.echo(f"Seeded {summary} in {time.perf_counter() - started:.1f} s.")
 
 
-tokens_group = AppGroup("tokens", help="Token housekeeping.")
-
-
-@tokens_group.command("purge")
-def purge_tokens():
-    """Delete revocation rows for tokens that have expired anyway."""
-    removed = tokens.purge_expired()
-    db.session.commit()
-    click.echo(f"Removed {removed} expired token rows.")
-
-
 @click.command("purge-expired")
 @with_appcontext
 def purge_expired():
@@ -119,5 +108,4 @@ def register_commands(app):
     app.cli.add_command(migration_commands())
     app.cli.add_command(create_admin)
     app.cli.add_command(seed)
-    app.cli.add_command(tokens_group)
     app.cli.add_command(purge_expired)

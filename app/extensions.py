@@ -2,7 +2,6 @@
 
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
-from flask_marshmallow import Marshmallow
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
@@ -13,7 +12,6 @@ from app.models import Model
 db = SQLAlchemy(model_class=Model)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 jwt = JWTManager()
-ma = Marshmallow()
 api = FolioApi()
 # Settings (storage, defaults, fallbacks) come from the RATELIMIT_* config keys;
 # keys, exemptions and the rationale are in app/core/rate_limits.py.

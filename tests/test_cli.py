@@ -1,4 +1,4 @@
-"""Operator commands: create-admin and tokens purge."""
+"""Operator commands: create-admin and purge-expired."""
 
 from app.extensions import db
 from app.models import User
@@ -91,10 +91,10 @@ def test_create_admin_validates_the_password(app):
     assert admin_role(app, "root") is None
 
 
-def test_tokens_purge_reports_what_it_removed(app):
-    result = app.test_cli_runner().invoke(args=["tokens", "purge"])
+def test_purge_expired_reports_what_it_removed(app):
+    result = app.test_cli_runner().invoke(args=["purge-expired"])
     assert result.exit_code == 0
-    assert "Removed 0 expired token rows." in result.output
+    assert "Removed 0 expired token rows and 0 idempotency records." in result.output
 
 
 def test_purge_expired_removes_old_idempotency_records(app, client, make_user, login):

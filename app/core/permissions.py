@@ -7,8 +7,9 @@
   views can show viewer flags and drafts to their owners.
 - `ensure_can_modify(owner_id, role)`: the owner, or someone with `role` or
   above; 403 otherwise.
-- `not_found_unless(visible)`: a resource the caller may not see is 404, not
-  403, so its existence is not revealed.
+
+A resource the caller may not see (someone else's draft) is 404, not 403, so
+its existence is not revealed: the services' visibility filters do that.
 
 Roles rank admin > editor > author.
 """
@@ -17,7 +18,7 @@ from functools import wraps
 
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 from flask_smorest import Blueprint
-from werkzeug.exceptions import Forbidden, NotFound
+from werkzeug.exceptions import Forbidden
 
 from app.core.openapi import BEARER, bearer_auth, problems
 
@@ -65,8 +66,3 @@ def viewer():
 def ensure_can_modify(user, owner_id, role="editor"):
     if user.id != owner_id and not user.has_role(role):
         raise Forbidden("Only the owner or an editor may change this.")
-
-
-def not_found_unless(visible, what="resource"):
-    if not visible:
-        raise NotFound(f"No such {what}.")

@@ -6,7 +6,7 @@ the family id (the `fam` claim), so revoking the family stops all of them at
 once. A row in `revoked_tokens` is an access token that was logged out or a
 refresh token that was spent by rotation; `spent_at` says when a refresh
 token was spent, so a retry within a few seconds is told apart from reuse.
-Rows are kept until the token would have expired anyway; `flask tokens purge`
+Rows are kept until the token would have expired anyway; `flask purge-expired`
 deletes them after that.
 """
 

@@ -76,10 +76,6 @@ def find_by_login(login):
     return db.session.scalar(select(User).where(func.lower(column) == lowered))
 
 
-def find_by_username(username):
-    return db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
-
-
 def authenticate(login, password):
     """The active user these credentials name, or None; same cost either way."""
     user = find_by_login(login)
