@@ -4,6 +4,7 @@ import sys
 import time
 
 import click
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from marshmallow import ValidationError
 
@@ -11,7 +12,7 @@ from app.core import idempotency
 from app.extensions import db
 from app.migration_check import migration_commands
 from app.schemas.user import RegisterSchema
-from app.services import accounts, seeding, tokens
+from app.services import accounts, outbox, seeding, tokens
 
 
 @click.command("create-admin")
@@ -114,6 +115,16 @@ def purge_expired():
     )
 
 
+outbox_group = AppGroup("outbox", help="Account mail waiting in the outbox.")
+
+
+@outbox_group.command("send")
+def send_outbox():
+    """Deliver every pending message that is due (the sweep the worker's beat runs)."""
+    sent = outbox.deliver_pending(current_app._get_current_object())
+    click.echo(f"Sent {sent} messages.")
+
+
 def register_commands(app):
     # After Flask-Migrate's init_app: replaces its `db` group, `check` changed.
     app.cli.add_command(migration_commands())
@@ -121,3 +132,4 @@ def register_commands(app):
     app.cli.add_command(seed)
     app.cli.add_command(tokens_group)
     app.cli.add_command(purge_expired)
+    app.cli.add_command(outbox_group)
