@@ -1,4 +1,4 @@
-"""The Celery worker's entry point: `celery -A worker worker --beat`.
+"""The Celery worker's entry point: `celery -A worker:celery worker --beat`.
 
 Same configuration as the web process (APP_ENV and the environment); the
 broker is CELERY_BROKER_URL, default REDIS_URL.

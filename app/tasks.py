@@ -2,7 +2,7 @@
 
 `init_celery(app)` binds a Celery app to a Flask app (app.extensions["celery"])
 when a broker is configured; every task runs in that Flask app's context. The
-worker process is `celery -A worker worker --beat` (worker.py at the root);
+worker process is `celery -A worker:celery worker --beat` (worker.py at the root);
 beat runs the same delivery task every OUTBOX_SWEEP_SECONDS, which is the
 sweep that picks up anything a lost wake-up missed.
 """

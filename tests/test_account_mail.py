@@ -289,3 +289,19 @@ def test_flask_outbox_send_delivers_what_is_pending(mail_app, smtp, make_user):
     result = mail_app.test_cli_runner().invoke(args=["outbox", "send"])
     assert result.exit_code == 0 and "Sent 1 messages." in result.output
     assert [m["To"] for m in smtp.messages] == ["alice@example.com"]
+
+
+def test_a_reset_to_the_email_is_refused_and_keeps_the_token(
+    mail_app, mail_client, smtp, make_user
+):
+    make_user("alice")
+    settle(mail_app, smtp)
+    forgot(mail_client, "alice@example.com")
+    sweep(mail_app)
+    token = token_in(smtp.to("alice@example.com")[0])
+    refused = mail_client.post(
+        "/auth/password/reset", json={"token": token, "password": "alice@example.com"}
+    )
+    assert refused.status_code == 422
+    reset = {"token": token, "password": NEW_PASSWORD}
+    assert mail_client.post("/auth/password/reset", json=reset).status_code == 204

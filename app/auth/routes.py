@@ -206,12 +206,16 @@ def reset_password(data):
     """Set a new password with the token from a reset mail; every session is signed out.
 
     The token works once and expires (PASSWORD_RESET_TOKEN_SECONDS); an
-    unknown, spent or expired one is 400.
+    unknown, spent or expired one is 400. A password equal to the username or
+    email is 422 and leaves the token unspent.
     """
     try:
-        accounts.reset_password(data["token"], data["password"])
+        user = account_mail.spend_token(data["token"], account_mail.RESET)
     except account_mail.InvalidToken:
         raise BadRequest(INVALID_LINK) from None
+    # Refused (422) before anything is committed: the token stays unspent.
+    check_password_differs(data["password"], user.username, user.email, "password")
+    accounts.reset_password(user, data["password"])
     db.session.commit()
 
 

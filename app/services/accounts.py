@@ -126,9 +126,8 @@ def request_password_reset(email):
         outbox.wake_after_commit()
 
 
-def reset_password(token, new_password):
-    """Spend a reset token and set the password; every session of the user ends."""
-    user = account_mail.spend_token(token, account_mail.RESET)
+def reset_password(user, new_password):
+    """Set the password of the user a reset token named; every session of theirs ends."""
     set_password(user, new_password, keep_family_id=None)
     return user
 
