@@ -5,6 +5,8 @@ and the worker's beat run), called by the test; tests/test_mail_worker.py runs
 the same flows through a real Celery worker on Redis.
 """
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -305,3 +307,16 @@ def test_a_reset_to_the_email_is_refused_and_keeps_the_token(
     assert refused.status_code == 422
     reset = {"token": token, "password": NEW_PASSWORD}
     assert mail_client.post("/auth/password/reset", json=reset).status_code == 204
+
+
+def test_a_link_copied_from_a_mail_file_works(make_app, make_user, tmp_path):
+    """The README's way under `make run`: grep the link out of instance/mail/*.eml.
+    The raw file must carry it as is (no quoted-printable `=3D`, no soft breaks)."""
+    app = make_app(OUTBOX_DELIVERY="inline", MAIL_SERVER=None, MAIL_FILE_DIR=str(tmp_path))
+    make_user("alice")
+    client = app.test_client()
+    forgot(client, "alice@example.com")
+    raw = "".join(path.read_text() for path in tmp_path.glob("*.eml"))
+    link = re.findall(r"http://\S*reset-password\?token=[\w-]+", raw)[0]  # the plain part's
+    reset = {"token": link.partition("token=")[2], "password": NEW_PASSWORD}
+    assert client.post("/auth/password/reset", json=reset).status_code == 204

@@ -155,10 +155,18 @@ def compose(app, message):
     email["Subject"] = message.subject
     email["Message-ID"] = message.message_id
     email["Date"] = format_datetime(message.created_at)
-    email.set_content(message.text)
+    email.set_content(message.text, cte=transfer_encoding(message.text))
     if message.html:
-        email.add_alternative(message.html, subtype="html")
+        email.add_alternative(message.html, subtype="html", cte=transfer_encoding(message.html))
     return email
+
+
+def transfer_encoding(body):
+    """7bit when the body allows it (ASCII, lines within SMTP's 998), so a link stays
+    as it is in the raw message and in a .eml file, where quoted-printable would
+    break it (`token=3D...`, soft line breaks); otherwise quoted-printable."""
+    fits = body.isascii() and all(len(line) <= 998 for line in body.splitlines())
+    return "7bit" if fits else "quoted-printable"
 
 
 def transport(app):
