@@ -8,7 +8,7 @@ the same flows through a real Celery worker on Redis.
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.extensions import db
 from app.models import AccountToken, OutboxMessage, User
@@ -320,3 +320,33 @@ def test_a_link_copied_from_a_mail_file_works(make_app, make_user, tmp_path):
     link = re.findall(r"http://\S*reset-password\?token=[\w-]+", raw)[0]  # the plain part's
     reset = {"token": link.partition("token=")[2], "password": NEW_PASSWORD}
     assert client.post("/auth/password/reset", json=reset).status_code == 204
+
+
+def statements_of(app, request):
+    """The SQL verbs one request sends (SELECT, INSERT, SAVEPOINT, ...)."""
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement.split(None, 1)[0].upper())
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        request()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return sent
+
+
+def test_an_unknown_email_costs_the_same_database_work(mail_app, mail_client, make_user):
+    """No timing here (the README gives the figures): the unknown address writes
+    and rolls back what a known one writes, so both commits wait for the disk."""
+    make_user("alice")
+    known = statements_of(mail_app, lambda: forgot(mail_client, "alice@example.com"))
+    unknown = statements_of(mail_app, lambda: forgot(mail_client, "nobody@example.com"))
+    assert "INSERT" in unknown
+    assert abs(len(known) - len(unknown)) <= 1, (known, unknown)
+    with mail_app.app_context():
+        to_nobody = select(OutboxMessage).where(OutboxMessage.to == "nobody@example.com")
+        assert db.session.scalars(to_nobody).all() == []

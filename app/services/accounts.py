@@ -123,7 +123,8 @@ def request_password_reset(email):
     if user is not None and user.is_active:
         account_mail.send_password_reset(user)
     else:
-        outbox.wake_after_commit()
+        account_mail.rehearse_password_reset(email)
+        outbox.wake_after_commit()  # a wake-up follows either way
 
 
 def reset_password(user, new_password):
