@@ -12,7 +12,7 @@ from app.core import idempotency
 from app.extensions import db
 from app.migration_check import migration_commands
 from app.schemas.user import RegisterSchema
-from app.services import accounts, outbox, seeding, tokens
+from app.services import account_mail, accounts, outbox, seeding, tokens
 
 
 @click.command("create-admin")
@@ -106,12 +106,15 @@ def purge_tokens():
 @click.command("purge-expired")
 @with_appcontext
 def purge_expired():
-    """Delete what has expired: revoked-token rows and idempotency records (run daily)."""
+    """Delete what has expired: revoked-token rows, idempotency records, mail link
+    tokens, and mail sent over a week ago (run daily)."""
     removed_tokens = tokens.purge_expired()
     removed_records = idempotency.purge_expired()
+    link_tokens, sent_mails = account_mail.purge_expired()
     db.session.commit()
     click.echo(
-        f"Removed {removed_tokens} expired token rows and {removed_records} idempotency records."
+        f"Removed {removed_tokens} expired token rows and {removed_records} idempotency records, "
+        f"{link_tokens} expired mail link tokens and {sent_mails} mails sent over a week ago."
     )
 
 

@@ -6,6 +6,7 @@ the same flows through a real Celery worker on Redis.
 """
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, select
@@ -350,3 +351,18 @@ def test_an_unknown_email_costs_the_same_database_work(mail_app, mail_client, ma
     with mail_app.app_context():
         to_nobody = select(OutboxMessage).where(OutboxMessage.to == "nobody@example.com")
         assert db.session.scalars(to_nobody).all() == []
+
+
+def test_purge_expired_removes_old_link_tokens_and_sent_mail(mail_app, smtp, make_user):
+    make_user("alice")
+    sweep(mail_app)
+    runner = mail_app.test_cli_runner()
+    kept = runner.invoke(args=["purge-expired"]).output
+    assert "0 expired mail link tokens and 0 mails sent over a week ago" in kept
+    with mail_app.app_context():
+        long_ago = func.now() - timedelta(days=8)
+        db.session.execute(db.update(AccountToken).values(expires_at=long_ago))
+        db.session.execute(db.update(OutboxMessage).values(sent_at=long_ago))
+        db.session.commit()
+    gone = runner.invoke(args=["purge-expired"]).output
+    assert "1 expired mail link tokens and 1 mails sent over a week ago" in gone

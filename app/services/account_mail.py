@@ -12,11 +12,11 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.core.clock import utcnow
 from app.extensions import db
-from app.models import AccountToken, User
+from app.models import AccountToken, OutboxMessage, User
 from app.services import outbox
 
 RESET = "password-reset"
@@ -134,3 +134,18 @@ def spend_token(token, purpose):
     if purpose == VERIFY and user.email.lower() != spent.email.lower():
         raise InvalidToken
     return user
+
+
+# Sent mail is kept a while for questions ("did the reset mail go?"), then goes.
+KEEP_SENT_MAIL = timedelta(days=7)
+
+
+def purge_expired(now=None):
+    """Delete link tokens past their expiry (used or not, nothing needs them) and
+    mail sent more than KEEP_SENT_MAIL ago; returns (tokens, mails) removed."""
+    now = now or utcnow()
+    tokens = db.session.execute(delete(AccountToken).where(AccountToken.expires_at <= now))
+    mails = db.session.execute(
+        delete(OutboxMessage).where(OutboxMessage.sent_at <= now - KEEP_SENT_MAIL)
+    )
+    return tokens.rowcount, mails.rowcount
