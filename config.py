@@ -43,6 +43,11 @@ DATABASE_SCHEMES = {
 }
 
 
+# --- Mail: how a committed outbox row is delivered (app/services/outbox.py).
+# celery: a task on the broker; inline: in the process, right after the commit;
+# sweep: only by `flask outbox send` (or the worker's periodic sweep).
+OUTBOX_DELIVERIES = {"celery", "inline", "sweep"}
+
 # --- Trusted hosts: the Host header is reflected in Link and Location headers.
 # A host name, or .example.com for it and every subdomain (werkzeug ignores a port).
 HOST_NAME = re.compile(r"\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\]")
@@ -125,6 +130,9 @@ class Config:
     DEFAULT_REGISTER_PER_ADDRESS = "10/hour"
     DEFAULT_PASSWORD_PER_ADDRESS = "30/minute"
     DEFAULT_PASSWORD_HASH_CONCURRENCY = max(1, (os.cpu_count() or 1) // 2)
+    # Mail: None chooses celery when a broker is set, else inline after the commit.
+    DEFAULT_OUTBOX_DELIVERY = None
+    DEFAULT_MAIL_PER_ADDRESS = "20/hour"
 
     # flask-smorest serves the generated spec at /openapi.json.
     API_TITLE = "Folio"
@@ -174,6 +182,7 @@ class Config:
         self.configure_rate_limits()
         self.configure_trusted_hosts()
         self.configure_password_work()
+        self.configure_mail()
 
     def configure_trusted_hosts(self):
         """Flask answers a request for any other host 400 (problem details here),
@@ -235,6 +244,41 @@ class Config:
             raise ConfigError("PASSWORD_HASH_CONCURRENCY must be at least 1")
         # gunicorn.conf.py sets it, so the cap holds across its workers.
         self.PASSWORD_HASH_SLOTS_DIR = self.env_str("PASSWORD_HASH_SLOTS_DIR")
+
+    # --- mail: account emails through the outbox (app/services/outbox.py) ---
+    def configure_mail(self):
+        """Flask's mail conventions (MAIL_*), the Celery broker, the links in account
+        mail, token lifetimes and the per-email limits. Without MAIL_SERVER mail is
+        written to the log and to instance/mail/ as .eml files (development)."""
+        self.MAIL_SERVER = self.env_str("MAIL_SERVER")
+        self.MAIL_PORT = self.env_int("MAIL_PORT", 25)
+        self.MAIL_USE_TLS = self.env_bool("MAIL_USE_TLS")
+        self.MAIL_USE_SSL = self.env_bool("MAIL_USE_SSL")
+        if self.MAIL_USE_TLS and self.MAIL_USE_SSL:
+            raise ConfigError("Set MAIL_USE_TLS (STARTTLS) or MAIL_USE_SSL, not both")
+        self.MAIL_USERNAME = self.env_str("MAIL_USERNAME")
+        self.MAIL_PASSWORD = self.env_str("MAIL_PASSWORD")
+        self.MAIL_DEFAULT_SENDER = self.env_str("MAIL_DEFAULT_SENDER", "Folio <folio@localhost>")
+        self.MAIL_TIMEOUT_S = self.env_int("MAIL_TIMEOUT_S", 10)
+        self.MAIL_FILE_DIR = self.env_str("MAIL_FILE_DIR", str(INSTANCE_DIR / "mail"))
+        self.CELERY_BROKER_URL = self.env_str("CELERY_BROKER_URL", self.REDIS_URL)
+        default_delivery = "celery" if self.CELERY_BROKER_URL else "inline"
+        self.OUTBOX_DELIVERY = self.env_choice(
+            "OUTBOX_DELIVERY", self.DEFAULT_OUTBOX_DELIVERY or default_delivery, OUTBOX_DELIVERIES
+        )
+        if self.OUTBOX_DELIVERY == "celery" and not self.CELERY_BROKER_URL:
+            raise ConfigError("OUTBOX_DELIVERY=celery needs CELERY_BROKER_URL or REDIS_URL")
+        self.OUTBOX_SWEEP_SECONDS = self.env_int("OUTBOX_SWEEP_SECONDS", 30)
+        self.OUTBOX_RETRY_BASE_SECONDS = self.env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
+        self.OUTBOX_RETRY_MAX_SECONDS = self.env_int("OUTBOX_RETRY_MAX_SECONDS", 6 * 3600)
+        self.PASSWORD_RESET_URL = self.env_str("PASSWORD_RESET_URL")
+        self.EMAIL_VERIFY_URL = self.env_str("EMAIL_VERIFY_URL")
+        self.PASSWORD_RESET_TOKEN_SECONDS = self.env_int("PASSWORD_RESET_TOKEN_SECONDS", 3600)
+        self.EMAIL_VERIFY_TOKEN_SECONDS = self.env_int("EMAIL_VERIFY_TOKEN_SECONDS", 48 * 3600)
+        self.RATELIMIT_MAIL_PER_EMAIL = self.env_limits("RATELIMIT_MAIL_PER_EMAIL", "3/hour")
+        self.RATELIMIT_MAIL_PER_ADDRESS = self.env_limits(
+            "RATELIMIT_MAIL_PER_ADDRESS", self.DEFAULT_MAIL_PER_ADDRESS
+        )
 
     def env_str(self, name, default=None):
         value = self._environ.get(name)
@@ -376,6 +420,9 @@ class TestingConfig(Config):
     DEFAULT_REGISTER_PER_ADDRESS = "1000/minute"
     DEFAULT_PASSWORD_PER_ADDRESS = "1000/minute"
     DEFAULT_PASSWORD_HASH_CONCURRENCY = 64
+    # Tests deliver by calling the sweep (or start a worker) themselves.
+    DEFAULT_OUTBOX_DELIVERY = "sweep"
+    DEFAULT_MAIL_PER_ADDRESS = "1000/minute"
     DEFAULT_CORS_ORIGINS = "*"
 
 

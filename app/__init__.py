@@ -28,10 +28,12 @@ from app.core.request_log import init_request_logging
 from app.core.security_headers import init_security_headers
 from app.core.sessions import NoSessions
 from app.extensions import api, db, jwt, limiter, migrate
+from app.ops.account_pages import blp as account_pages_blp
 from app.ops.docs import blp as docs_blp
 from app.ops.health import blp as health_blp
 from app.ops.metrics import blp as metrics_blp
 from app.ops.metrics import init_metrics
+from app.tasks import init_celery
 from config import Config, load_config
 
 
@@ -102,6 +104,7 @@ def init_extensions(app):
     jwt.init_app(app)
     limiter.init_app(app)
     api.init_app(app)
+    init_celery(app)
 
 
 def register_blueprints(app):
@@ -111,6 +114,7 @@ def register_blueprints(app):
     api.register_blueprint(api_blp, url_prefix="/api/v1")
     api.register_blueprint(conduit_blp, url_prefix="/api")  # RealWorld (Conduit) clients
     app.register_blueprint(docs_blp)  # an HTML page, not an API operation: not in the spec
+    app.register_blueprint(account_pages_blp)  # the mail links' default pages, HTML too
 
 
 def register_cli(app):

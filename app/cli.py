@@ -4,14 +4,15 @@ import sys
 import time
 
 import click
-from flask.cli import with_appcontext
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 from marshmallow import ValidationError
 
 from app.core import idempotency
 from app.extensions import db
 from app.migration_check import migration_commands
 from app.schemas.user import RegisterSchema
-from app.services import accounts, seeding, tokens
+from app.services import account_mail, accounts, outbox, seeding, tokens
 
 
 @click.command("create-admin")
@@ -94,13 +95,26 @@ def seed(users, posts, comments, follows, favorites, seed_value, if_empty):
 @click.command("purge-expired")
 @with_appcontext
 def purge_expired():
-    """Delete what has expired: revoked-token rows and idempotency records (run daily)."""
+    """Delete what has expired: revoked-token rows, idempotency records, mail link
+    tokens, and mail sent over a week ago (run daily)."""
     removed_tokens = tokens.purge_expired()
     removed_records = idempotency.purge_expired()
+    link_tokens, sent_mails = account_mail.purge_expired()
     db.session.commit()
     click.echo(
-        f"Removed {removed_tokens} expired token rows and {removed_records} idempotency records."
+        f"Removed {removed_tokens} expired token rows and {removed_records} idempotency records, "
+        f"{link_tokens} expired mail link tokens and {sent_mails} mails sent over a week ago."
     )
+
+
+outbox_group = AppGroup("outbox", help="Account mail waiting in the outbox.")
+
+
+@outbox_group.command("send")
+def send_outbox():
+    """Deliver every pending message that is due (the sweep the worker's beat runs)."""
+    sent = outbox.deliver_pending(current_app._get_current_object())
+    click.echo(f"Sent {sent} messages.")
 
 
 def register_commands(app):
@@ -109,3 +123,4 @@ def register_commands(app):
     app.cli.add_command(create_admin)
     app.cli.add_command(seed)
     app.cli.add_command(purge_expired)
+    app.cli.add_command(outbox_group)

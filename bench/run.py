@@ -34,7 +34,7 @@ from alembic.script import ScriptDirectory
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import load, registration_flood, report  # noqa: E402
+from bench import load, mail_latency, registration_flood, report  # noqa: E402
 
 SERVER_LOG = ROOT / "bench" / "results" / "servers.log.tmp"  # gunicorn's own messages
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/folio_bench"
@@ -383,6 +383,7 @@ def main():
     flood = registration_flood.measure(args, args.port + 2, post_id)
     run = report.build(items, memory, args, load_before, time.monotonic() - started)
     run["registration_flood"] = flood
+    run["mail_latency"] = mail_latency.measure(mail_latency.arguments([]))
     report.write(run, ROOT / "bench" / "results")
 
 

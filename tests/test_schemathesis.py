@@ -79,6 +79,8 @@ EXCEPTIONS = [
     (VALID, r"^PATCH /api/v1/posts/\{reference\}$", ["422"], "`category` names no category"),
     (VALID, r"^POST /auth/(register|password)$", ["422"], "a password equal to the username"),
     (VALID, FOLLOW, ["422"], "following yourself"),
+    (VALID, r"^POST /auth/(password/reset|email/verify)$", ["400"], "a token no mail carried"),
+    (VALID, r"^POST /auth/password/reset$", ["422"], "a password equal to the username"),
     (VALID, r"^(POST /api/users|PUT /api/user)$", ["422"], "a taken name (RealWorld: 422)"),
     (INVALID, r"^PUT /api/user$", ["200"], "an empty password means unchanged (Conduit)"),
 ]

@@ -296,3 +296,13 @@ def test_nginx_refuses_a_flood_of_password_work_before_any_worker_hashes(served)
     # The wall is per address, and reads are not behind it.
     assert post(served.port, "/auth/login", body, bystander)[0] == 401
     assert get(served.port, "/health", source=flooder)[0] == 200
+
+
+def test_nginx_refuses_a_flood_of_password_resets_too(served):
+    """A reset hashes the new password: the same wall as sign-in, per address."""
+    flooder = "127.0.0.9"
+    body = {"token": "not-a-token", "password": "a new passphrase"}
+    answers = [post(served.port, "/auth/password/reset", body, flooder) for _ in range(20)]
+    by_nginx = [answer for answer in answers if "x-request-id" not in answer[1]]
+    assert len(by_nginx) >= 5, [status for status, _, _ in answers]
+    assert by_nginx[0][0] == 429

@@ -2,7 +2,7 @@
 
 from flask import url_for
 from flask_jwt_extended import current_user, get_jwt, jwt_required
-from werkzeug.exceptions import Conflict, Forbidden, Unauthorized
+from werkzeug.exceptions import BadRequest, Conflict, Forbidden, Unauthorized
 
 from app.auth import blp
 from app.core.auth import sign_in_again
@@ -12,26 +12,36 @@ from app.core.errors import problem
 from app.core.openapi import bearer_auth, problems
 from app.core.permissions import auth_required
 from app.core.throttle import (
+    forgot_password_throttle,
     login_throttle,
     password_change_throttle,
+    password_work,
     profile_change_throttle,
     registration_throttle,
+    verification_resend_throttle,
 )
 from app.extensions import db
 from app.schemas.user import (
+    AcceptedSchema,
+    EmailVerifySchema,
     LoginSchema,
     OwnProfileUpdateSchema,
     OwnUserSchema,
     PasswordChangeSchema,
+    PasswordForgotSchema,
+    PasswordResetSchema,
     RegisterSchema,
     TokenPairSchema,
     check_password_differs,
 )
-from app.services import accounts, tokens, users
+from app.services import account_mail, accounts, tokens, users
 
 WRONG_CREDENTIALS = "The login or password is wrong, or the account is inactive."
 WRONG_CURRENT_PASSWORD = "The current password is wrong."
 STALE_FOR_EMAIL = "Sign in again, or send current_password, to change your email."
+RESET_ON_ITS_WAY = "If an account has this email, a mail with a reset link is on its way."
+INVALID_LINK = "This link is unknown, used already, or expired; ask for a new one."
+ALREADY_VERIFIED = "Your email is verified already."
 throttled = login_throttle(lambda body: body.get("login"))
 
 
@@ -166,4 +176,70 @@ def change_password(data):
         )
     except accounts.WrongPassword:
         raise Forbidden(WRONG_CURRENT_PASSWORD) from None
+    db.session.commit()
+
+
+@blp.route("/password/forgot", methods=["POST"])
+@forgot_password_throttle
+@no_store
+@blp.arguments(PasswordForgotSchema)
+@blp.response(202, AcceptedSchema)
+@problems(429, 503)
+def forgot_password(data):
+    """Ask for a password-reset mail.
+
+    The answer is the same whether or not an account has this email, and so
+    are the limits: RATELIMIT_MAIL_PER_EMAIL for the address, and
+    RATELIMIT_MAIL_PER_ADDRESS for the client.
+    """
+    accounts.request_password_reset(data["email"])
+    db.session.commit()
+    return {"detail": RESET_ON_ITS_WAY}, 202
+
+
+@blp.route("/password/reset", methods=["POST"])
+@password_work()
+@blp.arguments(PasswordResetSchema)
+@blp.response(204)
+@problems(400, 429, 503)
+def reset_password(data):
+    """Set a new password with the token from a reset mail; every session is signed out.
+
+    The token works once and expires (PASSWORD_RESET_TOKEN_SECONDS); an
+    unknown, spent or expired one is 400. A password equal to the username or
+    email is 422 and leaves the token unspent.
+    """
+    try:
+        user = account_mail.spend_token(data["token"], account_mail.RESET)
+    except account_mail.InvalidToken:
+        raise BadRequest(INVALID_LINK) from None
+    # Refused (422) before anything is committed: the token stays unspent.
+    check_password_differs(data["password"], user.username, user.email, "password")
+    accounts.reset_password(user, data["password"])
+    db.session.commit()
+
+
+@blp.route("/email/verify", methods=["POST"])
+@blp.arguments(EmailVerifySchema)
+@blp.response(204)
+@problems(400, 503)
+def verify_email(data):
+    """Confirm the account's email with the token from a verification mail (400 if invalid)."""
+    try:
+        accounts.verify_email(data["token"])
+    except account_mail.InvalidToken:
+        raise BadRequest(INVALID_LINK) from None
+    db.session.commit()
+
+
+@blp.route("/email/verify/resend", methods=["POST"])
+@auth_required()
+@verification_resend_throttle
+@blp.response(204)
+@problems(409, 429, 503)
+def resend_verification():
+    """Send another verification mail to the signed-in user's email (409 if verified)."""
+    if current_user.email_verified:
+        raise Conflict(ALREADY_VERIFIED)
+    account_mail.send_verification(current_user)
     db.session.commit()

@@ -278,3 +278,32 @@ def signed_in_account():
 password_change_throttle = guessing_throttle(signed_in_account)
 # A profile change that may carry current_password (an email change with a stale token).
 profile_change_throttle = guessing_throttle(signed_in_account, when=current_password_sent)
+
+
+# --- mail ----------------------------------------------------------------------------
+# Every request that may send account mail counts, whether or not a mail goes:
+# an unknown address is limited exactly like a known one, so a 429 tells nothing.
+
+
+def email_in_body():
+    """`email:<normalised address>` from the JSON body; any other body shares one key."""
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return f"email:{email.strip().lower()}" if isinstance(email, str) else "email:"
+
+
+def signed_in_email():
+    return f"email:{current_user.email.lower()}"
+
+
+def mail_throttle(email_of):
+    """RATELIMIT_MAIL_PER_EMAIL for the address `email_of()` names, and
+    RATELIMIT_MAIL_PER_ADDRESS per client address, for a view that may send mail."""
+    per_email = shared_counter("RATELIMIT_MAIL_PER_EMAIL", "mail-email", email_of)
+    per_address = shared_counter("RATELIMIT_MAIL_PER_ADDRESS", "mail-address", get_remote_address)
+    return lambda view: per_address(per_email(view))
+
+
+forgot_password_throttle = mail_throttle(email_in_body)
+# Apply inside auth_required: the key is the signed-in user's address.
+verification_resend_throttle = mail_throttle(signed_in_email)

@@ -3,6 +3,7 @@
 from app.models.base import Model, UTCDateTime
 from app.models.comment import Comment
 from app.models.idempotency import IdempotencyRecord
+from app.models.mail import AccountToken, OutboxMessage
 from app.models.post import POST_STATUSES, Category, Counter, Post, Tag, post_tags
 from app.models.social import Favorite, Follow
 from app.models.token import RevokedToken, TokenFamily
@@ -11,6 +12,7 @@ from app.models.user import ROLES, User
 __all__ = [
     "POST_STATUSES",
     "ROLES",
+    "AccountToken",
     "Category",
     "Comment",
     "Counter",
@@ -18,6 +20,7 @@ __all__ = [
     "Follow",
     "IdempotencyRecord",
     "Model",
+    "OutboxMessage",
     "Post",
     "RevokedToken",
     "Tag",

@@ -6,7 +6,7 @@ on lower(...) so no code path (or race) can store "Alice" beside "alice".
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Index, String, Text, func, true
+from sqlalchemy import Boolean, CheckConstraint, Index, String, Text, false, func, true
 from sqlalchemy.orm import Mapped, mapped_column, query_expression
 
 from app.core.clock import utcnow
@@ -28,6 +28,8 @@ class User(Model):
     image: Mapped[str | None] = mapped_column(String(500))
     role: Mapped[str] = mapped_column(String(16), default="author", server_default="author")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Set by a verification link; a new email clears it until that one is verified.
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

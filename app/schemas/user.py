@@ -108,6 +108,36 @@ class PublicUserSchema(Schema):
 
 class OwnUserSchema(PublicUserSchema):
     email = fields.String(dump_only=True)
+    email_verified = fields.Boolean(
+        dump_only=True, metadata={"description": "Whether the email's verification link was used"}
+    )
     role = fields.String(dump_only=True)
     is_active = fields.Boolean(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
+
+
+class PasswordForgotSchema(InputSchema):
+    email = email_field(required=True)
+
+
+def account_token(**kwargs):
+    return fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "The token from the mail's link"},
+        **kwargs,
+    )
+
+
+class PasswordResetSchema(InputSchema):
+    token = account_token()
+    password = password_field(required=True)
+
+
+class EmailVerifySchema(InputSchema):
+    token = account_token()
+
+
+class AcceptedSchema(Schema):
+    detail = fields.String(required=True)

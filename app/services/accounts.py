@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import User
-from app.services import passwords, tokens, users
+from app.services import account_mail, outbox, passwords, tokens, users
 
 
 class AccountConflict(Exception):
@@ -66,6 +66,7 @@ def register(*, username, email, password, full_name=None, role="author"):
     )
     db.session.add(user)
     flush_or_conflict(username=username, email=email)
+    account_mail.send_verification(user)  # committed with the account, or not at all
     return user
 
 
@@ -92,14 +93,46 @@ def update_profile(user, changes):
     unique = {name: changes[name] for name in ("username", "email") if name in changes}
     if taken := taken_fields(**unique, exclude_id=user.id):
         raise AccountConflict(taken)
+    new_email = changes_email(user, changes)
     for name, value in changes.items():
         setattr(user, name, value)
     flush_or_conflict(**unique)
+    if new_email:
+        # The new address is unproven until its own link is used; links sent
+        # to the old one stop working (they name the old address).
+        user.email_verified = False
+        account_mail.send_verification(user)
     return user
 
 
 def changes_email(user, changes):
     return "email" in changes and changes["email"] != user.email
+
+
+def request_password_reset(email):
+    """Queue a reset mail if an active account has `email`; the same queries either way.
+
+    Nothing about the answer may differ for an unknown address, so the caller
+    answers alike and the delivery wake-up happens in both cases.
+    """
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    if user is not None and user.is_active:
+        account_mail.send_password_reset(user)
+    else:
+        account_mail.rehearse_password_reset(email)
+        outbox.wake_after_commit()  # a wake-up follows either way
+
+
+def reset_password(user, new_password):
+    """Set the password of the user a reset token named; every session of theirs ends."""
+    set_password(user, new_password, keep_family_id=None)
+    return user
+
+
+def verify_email(token):
+    user = account_mail.spend_token(token, account_mail.VERIFY)
+    user.email_verified = True
+    return user
 
 
 def check_recent_sign_in(user, token_claims, current_password=None):
