@@ -174,6 +174,7 @@ class Config:
         self.configure_rate_limits()
         self.configure_trusted_hosts()
         self.configure_password_work()
+        self.configure_bench_layers()
 
     def configure_trusted_hosts(self):
         """Flask answers a request for any other host 400 (problem details here),
@@ -235,6 +236,24 @@ class Config:
             raise ConfigError("PASSWORD_HASH_CONCURRENCY must be at least 1")
         # gunicorn.conf.py sets it, so the cap holds across its workers.
         self.PASSWORD_HASH_SLOTS_DIR = self.env_str("PASSWORD_HASH_SLOTS_DIR")
+
+    # --- Benchmarks only: per-request layers the per-layer scenario turns off.
+    # The limiter, the access log and CORS have their own settings
+    # (RATELIMIT_ENABLED, LOG_LEVEL, CORS_ORIGINS); these three have none.
+    BENCH_LAYERS = frozenset({"metrics", "request_id", "security_headers"})
+
+    def configure_bench_layers(self):
+        """`BENCH_LAYERS_OFF=metrics,request_id`: bench/layers.py measures what each
+        layer costs. Empty (the default everywhere) keeps every layer on."""
+        names = {name.strip() for name in (self.env_str("BENCH_LAYERS_OFF") or "").split(",")}
+        names.discard("")
+        unknown = names - self.BENCH_LAYERS
+        if unknown:
+            raise ConfigError(
+                f"BENCH_LAYERS_OFF takes {', '.join(sorted(self.BENCH_LAYERS))}, "
+                f"got {', '.join(sorted(unknown))}"
+            )
+        self.BENCH_LAYERS_OFF = frozenset(names)
 
     def env_str(self, name, default=None):
         value = self._environ.get(name)
