@@ -208,8 +208,11 @@ def table(run):
         at_least = "reference" if t["at_least"] is None else t["at_least"]
         lines.append(f"| {t['target']} | {t['ratio']} | {at_least} | {met} |")
     m = run["memory"]
+    # As shipped, gunicorn recycles a worker after about 10,000 requests.
+    recycled = run.get("configuration", {}).get("shape") == "shipped"
     lines.append(
-        f"| worker RSS after {m['requests_served']:,} requests | "
+        f"| worker RSS after {m['requests_served']:,} requests"
+        f"{' (workers recycled as shipped)' if recycled else ''} | "
         f"{max(m['worker_rss_mb'], default=0)} MB | < {m['limit_mb']} MB | "
         f"{'yes' if m['met'] else 'no'} |"
     )
