@@ -1,8 +1,8 @@
 """What each per-request layer costs: worker CPU per request, one layer off at a time.
 
-One gunicorn (one worker, gunicorn.conf.py) per configuration, all started
-together: the stack as shipped, the same with each layer off in turn, and
-bare (every layer off). Each round drives the same cheap endpoint on every
+One gunicorn (gunicorn.conf.py, one worker, never recycled) per configuration,
+all started together: the stack as shipped, the same with each layer off in
+turn, and bare (every layer off). Each round drives the same cheap endpoint on every
 one of them in turn with wrk, reading the worker's CPU time (utime + stime in
 /proc) before and after, and divides by the requests wrk counted. CPU time,
 unlike requests/s, barely moves when another process takes the other core.
@@ -46,6 +46,19 @@ def configurations():
         SHIPPED: {},
         **{f"without {layer}": changes for layer, changes in LAYERS.items()},
         BARE: bare,
+    }
+
+
+def layer_env(env, changes, port):
+    """One configuration's server: one worker on `port`, the layer switches applied."""
+    return {
+        **env,
+        **changes,
+        "WEB_CONCURRENCY": "1",
+        "PORT": str(port),
+        # A recycled worker takes its CPU count with it (a run once read -2,077 us
+        # a request): here the one worker serves the whole scenario.
+        "GUNICORN_MAX_REQUESTS": "0",
     }
 
 
@@ -93,7 +106,7 @@ def measure(env, start_server, port, post_id, *, rounds, seconds):
         servers = {}
         for offset, (name, changes) in enumerate(configurations().items()):
             base = f"http://127.0.0.1:{port + offset}"
-            server_env = {**env, **changes, "WEB_CONCURRENCY": "1", "PORT": str(port + offset)}
+            server_env = layer_env(env, changes, port + offset)
             servers[name] = (stack.enter_context(start_server(server_env, base)), base)
         targets = [(name, CHEAP_PATH, *servers[name]) for name in servers]
         master, base = servers[SHIPPED]

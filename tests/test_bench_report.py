@@ -121,3 +121,11 @@ def test_conduit_endpoints_are_held_against_the_floor():
     assert target(rows, "Conduit feed vs floor list")["met"] is False
     assert target(rows, "Conduit GET /api/tags vs floor single")["met"] is True
     assert target(rows, "Conduit single article vs floor single")["met"] is None
+
+
+def test_a_layer_server_keeps_its_one_worker_for_the_whole_scenario():
+    """gunicorn.conf.py recycles a worker after about 10,000 requests as shipped; a
+    recycled worker's CPU count leaves with it, and the layer's figure with it."""
+    env = layers.layer_env({"GUNICORN_MAX_REQUESTS": "10000"}, {"LOG_LEVEL": "WARNING"}, 8711)
+    assert env["GUNICORN_MAX_REQUESTS"] == "0"
+    assert (env["WEB_CONCURRENCY"], env["PORT"], env["LOG_LEVEL"]) == ("1", "8711", "WARNING")
