@@ -183,6 +183,7 @@ class Config:
         self.configure_trusted_hosts()
         self.configure_password_work()
         self.configure_mail()
+        self.configure_bench_layers()
 
     def configure_trusted_hosts(self):
         """Flask answers a request for any other host 400 (problem details here),
@@ -279,6 +280,24 @@ class Config:
         self.RATELIMIT_MAIL_PER_ADDRESS = self.env_limits(
             "RATELIMIT_MAIL_PER_ADDRESS", self.DEFAULT_MAIL_PER_ADDRESS
         )
+
+    # --- Benchmarks only: per-request layers the per-layer scenario turns off.
+    # The limiter, the access log and CORS have their own settings
+    # (RATELIMIT_ENABLED, LOG_LEVEL, CORS_ORIGINS); these three have none.
+    BENCH_LAYERS = frozenset({"metrics", "request_id", "security_headers"})
+
+    def configure_bench_layers(self):
+        """`BENCH_LAYERS_OFF=metrics,request_id`: bench/layers.py measures what each
+        layer costs. Empty (the default everywhere) keeps every layer on."""
+        names = {name.strip() for name in (self.env_str("BENCH_LAYERS_OFF") or "").split(",")}
+        names.discard("")
+        unknown = names - self.BENCH_LAYERS
+        if unknown:
+            raise ConfigError(
+                f"BENCH_LAYERS_OFF takes {', '.join(sorted(self.BENCH_LAYERS))}, "
+                f"got {', '.join(sorted(unknown))}"
+            )
+        self.BENCH_LAYERS_OFF = frozenset(names)
 
     def env_str(self, name, default=None):
         value = self._environ.get(name)

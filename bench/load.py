@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 # Lua: print the percentiles and counts wrk knows, in a line this module parses
-# (wrk counts answers with status 400 or above in errors.status).
+# (wrk counts answers with status 400 or above in errors.status; timeouts, requests
+# unanswered after --timeout, are among the socket errors and also on their own).
 DONE = """
 done = function(summary, latency, requests)
-  io.write(string.format("BENCH %d %d %d %.1f %.1f\\n", summary.requests,
+  io.write(string.format("BENCH %d %d %d %.1f %.1f %d\\n", summary.requests,
     summary.errors.status, summary.errors.connect + summary.errors.read +
     summary.errors.write + summary.errors.timeout, latency:percentile(50),
-    latency:percentile(99)))
+    latency:percentile(99), summary.errors.timeout))
 end
 """
 CREATE_POST = """
@@ -79,8 +80,8 @@ def run_wrk(url, script, *, seconds, connections):
 def parse(output, seconds):
     """Requests/s, p50/p99 (ms), non-2xx and socket errors from wrk's output."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    requests, failed, errors, p50_us, p99_us = re.search(
-        r"BENCH (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+)", output
+    requests, failed, errors, p50_us, p99_us, timeouts = re.search(
+        r"BENCH (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)", output
     ).groups()
     return {
         "rps": round(rps, 1),
@@ -89,6 +90,7 @@ def parse(output, seconds):
         "requests": int(requests),
         "errors_4xx_5xx": int(failed),
         "socket_errors": int(errors),
+        "timeouts": int(timeouts),
         "seconds": seconds,
     }
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import orjson
 
+from bench import layers
+
 PEER_ARTICLES_RPS = 90
 # The issue's floor for the posts list page 1, measured on the peers' machine.
 PEERS_MACHINE_FLOOR_RPS = 2200
@@ -37,6 +39,11 @@ TARGETS = [
     ("cursor deep page vs page 1", "list deep page (cursor)", "list page 1 (cursor)", 0.9),
     ("page mode page 4000 vs page 1", "list page 4000 (page)", "list page 1 (page)", 0.5),
     ("single post vs floor single", "single post", "floor single post", 0.5),
+    # Issue 19: Conduit's endpoints against the floor, in the same run.
+    ("Conduit list vs floor list", "Conduit /api/articles", "floor list page 1", 0.5),
+    ("Conduit feed vs floor list", "Conduit feed", "floor list page 1", 0.5),
+    ("Conduit single article vs floor single", "Conduit single article", "floor single post", 0.5),
+    ("Conduit GET /api/tags vs floor single", "Conduit GET /api/tags", "floor single post", 0.5),
     (
         "Conduit articles vs peers (90/s scaled by the floor)",
         "Conduit /api/articles",
@@ -129,27 +136,90 @@ def build(items, memory, args, load_before, seconds):
     }
 
 
-def table(run):
-    lines = ["| scenario | req/s | p50 ms | p99 ms | 4xx+5xx |", "|---|---:|---:|---:|---:|"]
+def scenario_rows(run):
+    """The scenarios, with a column through nginx when the run had one."""
+    nginx = any("via_nginx" in r for r in run["results"].values())
+    extra = " via nginx req/s | p99 ms |" if nginx else ""
+    lines = [
+        f"| scenario | req/s | p50 ms | p99 ms | 4xx+5xx |{extra}",
+        "|---|---:|---:|---:|---:|" + ("---:|---:|" if nginx else ""),
+    ]
     notes = run["notes"]
     for name, r in run["results"].items():
         label = f"{name}, {notes[name]}" if name in notes else name
         errors = r["errors_4xx_5xx"]
-        lines.append(f"| {label} | {r['rps']:.0f} | {r['p50_ms']} | {r['p99_ms']} | {errors} |")
+        if "via_nginx" in r:
+            errors += r["via_nginx"]["errors_4xx_5xx"]
+        line = f"| {label} | {r['rps']:.0f} | {r['p50_ms']} | {r['p99_ms']} | {errors} |"
+        if nginx:
+            proxied = r.get("via_nginx")
+            line += f" {proxied['rps']:.0f} | {proxied['p99_ms']} |" if proxied else " | |"
+        lines.append(line)
     for name, note in notes.items():
         if name not in run["results"]:
-            lines.append(f"| {name} | {note} | | | |")
+            lines.append(f"| {name} | {note} | | | |" + (" | |" if nginx else ""))
+    return lines
+
+
+def concurrency_table(rows):
+    """List page 1 as more clients arrive at once."""
+    lines = [
+        "| list page 1, connections | served by | req/s | p50 ms | p99 ms | timeouts (10 s) |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        shape = "nginx + gunicorn" if r["target"] == "nginx" else "gunicorn"
+        lines.append(
+            f"| {r['connections']} | {shape} | {r['rps']:.0f} | {r['p50_ms']} | {r['p99_ms']} "
+            f"| {r['timeouts']} |"
+        )
+    return "\n".join(lines)
+
+
+def layers_table(result):
+    """Worker CPU per request of one cheap endpoint, and what each layer adds."""
+    figures = result["cpu_us_per_request"]
+    lines = [
+        f"| per-request layer (GET {result['endpoint']}, 1 worker) | worker CPU us/request "
+        "| layer's cost, us |",
+        "|---|---:|---:|",
+    ]
+    for name, value in figures.items():
+        layer = name.removeprefix("without ")
+        cost = result["layers_us"].get(layer) if name.startswith("without ") else None
+        lines.append(f"| {name} | {value:.0f} | {'' if cost is None else f'{cost:.0f}'} |")
+    met = {None: "n/a", True: "yes", False: "no"}[result["stack_met"]]
+    lines.append(
+        f"| whole stack (as shipped - bare) | {result['stack_us']:.0f} | "
+        f"{result['stack_share_of_single_post']} of a single post, "
+        f"at most {layers.STACK_SHARE_LIMIT}: {met} |"
+    )
+    return "\n".join(lines)
+
+
+def table(run):
+    lines = []
+    if run.get("configuration"):
+        lines += [f"Configuration: {run['configuration']['description']}.", ""]
+    lines += scenario_rows(run)
     lines += ["", "| target | ratio | at least | met |", "|---|---:|---:|---|"]
     for t in run["targets"]:
         met = "n/a" if t["met"] is None else ("yes" if t["met"] else "no")
         at_least = "reference" if t["at_least"] is None else t["at_least"]
         lines.append(f"| {t['target']} | {t['ratio']} | {at_least} | {met} |")
     m = run["memory"]
+    # As shipped, gunicorn recycles a worker after about 10,000 requests.
+    recycled = run.get("configuration", {}).get("shape") == "shipped"
     lines.append(
-        f"| worker RSS after {m['requests_served']:,} requests | "
+        f"| worker RSS after {m['requests_served']:,} requests"
+        f"{' (workers recycled as shipped)' if recycled else ''} | "
         f"{max(m['worker_rss_mb'], default=0)} MB | < {m['limit_mb']} MB | "
         f"{'yes' if m['met'] else 'no'} |"
     )
+    if run.get("concurrency"):
+        lines += ["", concurrency_table(run["concurrency"])]
+    if run.get("layers"):
+        lines += ["", layers_table(run["layers"])]
     if run.get("registration_flood"):
         lines += ["", flood_table(run["registration_flood"])]
     lines += ["", machine_line(run["machine"])]

@@ -2,21 +2,30 @@
 
 1. Make sure the bench database holds the seeded data set of `--size` posts
    (re-seeded only when the size differs), vacuumed and analysed.
-2. Start Folio (gunicorn, 2 sync workers, production settings, no rate limit,
-   no worker recycling) and the floor (bench/floor.py, 2 workers) on 127.0.0.1.
+2. Start Folio as shipped (gunicorn.conf.py but for `--workers`, production
+   settings, the limiter on and counted in Redis (BENCH_REDIS_URL) with a limit
+   wrk never reaches, metrics, the access log, CORS for one origin), the same
+   behind nginx (deploy/serve.py, as `make serve`), and the floor
+   (bench/floor.py, 2 workers) on 127.0.0.1. `--bare` runs Folio as the bench
+   once did instead: no limiter, no Redis, no nginx, no worker recycling.
 3. Drive every read scenario with wrk in `--rounds` rounds (the median round
-   counts), the write scenario once, then top Folio up to `--soak` requests
-   and read its workers' memory.
+   counts), directly and through nginx, the write scenario once, list page 1 at
+   16, 64 and 256 connections, then top Folio up to `--soak` requests and read
+   its workers' memory.
 4. Delete the posts the write scenario created.
-5. With the limiter ON (Redis: BENCH_REDIS_URL), the registration flood
+5. The per-layer scenario (bench/layers.py): worker CPU per request of a cheap
+   endpoint as shipped and with each layer off in turn. `--layers-only` runs
+   this step alone.
+6. With the limiter ON (Redis: BENCH_REDIS_URL), the registration flood
    (bench/registration_flood.py): a reader's latency idle and while six loops
    register accounts. `--flood-only` runs this step alone (about two minutes).
-6. Write bench/results/<date>.json, a chart and a Markdown table (printed as well).
+7. Write bench/results/<date>.json, a chart and a Markdown table (printed as well).
 
 Everything is bounded: about 20 s per scenario, one seeding when the size changes.
 """
 
 import argparse
+import dataclasses
 import os
 import secrets
 import signal
@@ -29,18 +38,25 @@ from pathlib import Path
 
 import orjson
 import psycopg
+import redis
 from alembic.script import ScriptDirectory
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import load, mail_latency, registration_flood, report  # noqa: E402
+from bench import layers, load, mail_latency, registration_flood, report  # noqa: E402
 
 SERVER_LOG = ROOT / "bench" / "results" / "servers.log.tmp"  # gunicorn's own messages
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/folio_bench"
 PASSWORD = "folio-demo-password"  # app.services.seeding.SEED_PASSWORD
 # Made per run: production refuses any value written in the repository.
 SECRETS = {name: secrets.token_urlsafe(48) for name in ("SECRET_KEY", "JWT_SECRET_KEY")}
+# As shipped, every request is counted in Redis; the limit is one wrk never reaches
+# (the report says so), so the bench measures the counting, never a refusal.
+UNREACHED_LIMIT = "1000000/minute"
+# A deployment with a browser frontend names its origin; wrk sends no Origin.
+BROWSER_ORIGIN = "https://app.example.com"
+CONCURRENCY = (16, 64, 256)
 
 
 def arguments():
@@ -57,9 +73,18 @@ def arguments():
         "--soak-seconds", type=int, default=150, help="but soak no longer than this"
     )
     parser.add_argument(
-        "--port", type=int, default=8701, help="Folio; the floor uses port+1, the flood port+2"
+        "--port",
+        type=int,
+        default=8701,
+        help="Folio; the floor uses port+1, the flood port+2, nginx port+3, layers port+10...",
     )
     parser.add_argument("--flood-only", action="store_true", help="only the registration flood")
+    parser.add_argument("--layers-only", action="store_true", help="only the per-layer scenario")
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="Folio without limiter, Redis, nginx or worker recycling (labelled bare)",
+    )
     registration_flood.add_arguments(parser)
     return parser.parse_args()
 
@@ -69,21 +94,58 @@ def sqlalchemy_url(url):
 
 
 def folio_env(args):
-    return {
-        **os.environ,
+    """Production settings; as shipped unless `--bare`. Settings of the caller's
+    shell that would change what is measured are left out."""
+    ours = ("TEST_", "RATELIMIT_", "REDIS_URL", "CORS_ORIGINS", "BENCH_LAYERS_OFF", "GUNICORN_")
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith(ours)},
         **SECRETS,
         "APP_ENV": "production",
         "DATABASE_URL": sqlalchemy_url(args.database),
         "FLASK_APP": "wsgi",
-        "RATELIMIT_ENABLED": "false",
         "JWT_ACCESS_TOKEN_SECONDS": "3600",
         "WEB_CONCURRENCY": str(args.workers),
-        "GUNICORN_MAX_REQUESTS": "0",  # the memory check needs workers that live on
         "HOST": "127.0.0.1",
         "TRUSTED_HOSTS": "127.0.0.1,localhost",
         "PORT": str(args.port),
         "LOG_LEVEL": "INFO",
     }
+    if args.bare:
+        env["RATELIMIT_ENABLED"] = "false"
+        env["GUNICORN_MAX_REQUESTS"] = "0"  # the memory check sees workers that live on
+    else:
+        env["REDIS_URL"] = args.redis
+        env["RATELIMIT_DEFAULT"] = UNREACHED_LIMIT
+        env["CORS_ORIGINS"] = BROWSER_ORIGIN
+    return env
+
+
+def configuration(args):
+    """What the report says about the configuration measured."""
+    if args.bare:
+        return {
+            "shape": "bare",
+            "description": "bare: no rate limiting, no Redis, no nginx, no worker recycling "
+            "(not a configuration any deployment runs)",
+        }
+    return {
+        "shape": "shipped",
+        "description": f"as shipped: gunicorn.conf.py with {args.workers} workers, rate limiting "
+        f"on and counted in Redis (moving window, RATELIMIT_DEFAULT {UNREACHED_LIMIT}: "
+        f"never reached, so no request was refused for it), metrics, access log, "
+        f"request ids, security headers, CORS for one origin; second column through "
+        f"nginx (deploy/serve.py, as make serve)",
+    }
+
+
+def require_redis(url):
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        raise SystemExit(
+            f"Redis at {url} does not answer ({error}): the shipped configuration counts "
+            "requests there. Set BENCH_REDIS_URL, or run `--bare`."
+        ) from None
 
 
 def flask(env, *command):
@@ -225,6 +287,8 @@ def deep_cursor(env, database, page):
 
 def scenarios(env, database, post_id):
     page, cursor = deep_cursor(env, database, 5000)
+    with psycopg.connect(database) as conn:
+        slug = conn.execute("SELECT slug FROM posts WHERE id = %s", (post_id,)).fetchone()[0]
     deep = f"/api/v1/posts?per_page=20&cursor={cursor}"
     return [
         load.Scenario("list page 1 (cursor)", "/api/v1/posts?per_page=20"),
@@ -236,6 +300,9 @@ def scenarios(env, database, post_id):
         load.Scenario("feed (signed in)", "/api/v1/feed?per_page=20", token=True),
         load.Scenario("filter tag=python", "/api/v1/posts?tag=python&per_page=20"),
         load.Scenario("Conduit /api/articles", "/api/articles?limit=20"),
+        load.Scenario("Conduit feed", "/api/articles/feed?limit=20", token=True),
+        load.Scenario("Conduit single article", f"/api/articles/{slug}"),
+        load.Scenario("Conduit GET /api/tags", "/api/tags"),
         load.Scenario("floor list page 1", "/api/v1/posts", target="floor"),
         load.Scenario("floor single post", f"/api/v1/posts/{post_id}", target="floor"),
         load.Scenario("search q=coffee", "/api/v1/posts?q=coffee&per_page=20"),
@@ -249,20 +316,28 @@ def scenarios(env, database, post_id):
 def run_all(items, bases, token, args):
     """Every scenario `--rounds` times, the whole list in order each round, so a slow
     spell of a shared machine falls on a scenario and the one it is compared with
-    alike; a scenario's figure is its median round. Scenarios that add rows run
-    once, after the rounds."""
+    alike; a scenario's figure is its median round. Folio's reads run through nginx
+    too, right after, when it runs. Scenarios that add rows run once, after the rounds."""
     runnable = [scenario for scenario in items if available(scenario, bases)]
     repeated = [scenario for scenario in runnable if scenario.method == "GET"]
     rounds = {scenario.name: [] for scenario in runnable}
+    proxied = [s for s in repeated if s.target == "folio"] if "nginx" in bases else []
+    nginx_rounds = {scenario.name: [] for scenario in proxied}
     for number in range(args.rounds):
         for scenario in repeated:
             rounds[scenario.name].append(measure(scenario, bases, token, args, first=number == 0))
+            if scenario in proxied:
+                via_nginx = dataclasses.replace(scenario, target="nginx")
+                result = measure(via_nginx, bases, token, args, first=number == 0)
+                nginx_rounds[scenario.name].append(result)
     for scenario in runnable:
         if scenario.method != "GET":
             rounds[scenario.name].append(measure(scenario, bases, token, args, first=True))
     served = 0
     for scenario in runnable:
         scenario.result = load.median_round(rounds[scenario.name])
+        if nginx_rounds.get(scenario.name):
+            scenario.result["via_nginx"] = load.median_round(nginx_rounds[scenario.name])
         if scenario.target == "folio":
             served += sum(result["requests"] for result in rounds[scenario.name])
         print(f"{scenario.name:28} {scenario.result}", flush=True)
@@ -290,8 +365,33 @@ def measure(scenario, bases, token, args, *, first):
         connections=args.connections,
     )
     drain(base)
-    print(f"  {scenario.name:26} {result['rps']:>8.1f} req/s", flush=True)
+    print(f"  {scenario.name:26} {scenario.target:6} {result['rps']:>8.1f} req/s", flush=True)
     return result
+
+
+def concurrency(bases, args):
+    """List page 1 at 16, 64 and 256 connections, directly and through nginx:
+    what the sync workers' queue does to clients that arrive together."""
+    scenario = load.Scenario("list page 1 (cursor)", "/api/v1/posts?per_page=20")
+    rows = []
+    for target in [name for name in ("folio", "nginx") if name in bases]:
+        for connections in CONCURRENCY:
+            result = load.measure(
+                bases[target],
+                scenario,
+                None,
+                warmup=1,
+                seconds=args.seconds,
+                connections=connections,
+            )
+            drain(bases[target])
+            rows.append({"target": target, "connections": connections, **result})
+            print(
+                f"  concurrency {target:6} c{connections:<4} {result['rps']:>8.1f} req/s "
+                f"p99 {result['p99_ms']} ms, {result['timeouts']} timeouts",
+                flush=True,
+            )
+    return rows
 
 
 def soak_and_measure_memory(process, base, served, args):
@@ -335,11 +435,29 @@ def forget_bench_posts(database, seeded_max):
         )
 
 
+GUNICORN = [sys.executable, "-m", "gunicorn"]
+
+
+def folio_server(env, base):
+    """Folio's gunicorn, as shipped (gunicorn.conf.py), answering at `base`."""
+    return server([*GUNICORN, "-c", "gunicorn.conf.py", "wsgi:app"], env, f"{base}/health")
+
+
+def measure_layers(args, env, post_id):
+    """The per-layer scenario, with the limiter's counters fresh in Redis."""
+    registration_flood.forget_counters(args.redis)
+    return layers.measure(
+        env, folio_server, args.port + 10, post_id, rounds=args.rounds, seconds=args.seconds
+    )
+
+
 def main():
     args = arguments()
     env = folio_env(args)
     started = time.monotonic()
     load_before = os.getloadavg()
+    if not args.bare:
+        require_redis(args.redis)
     prepare_database(args, env)
     with psycopg.connect(args.database) as conn:
         seeded_max, post_id = conn.execute(
@@ -350,20 +468,25 @@ def main():
         run = report.build_flood(flood, args, load_before, time.monotonic() - started)
         report.write_flood(run, ROOT / "bench" / "results")
         return
+    if args.layers_only:
+        print(report.layers_table(measure_layers(args, env, post_id)))
+        return
     bases = {
         "folio": f"http://127.0.0.1:{args.port}",
         "floor": f"http://127.0.0.1:{args.port + 1}",
     }
-    gunicorn = [sys.executable, "-m", "gunicorn"]
+    if not args.bare:
+        bases["nginx"] = f"http://127.0.0.1:{args.port + 3}"
+        registration_flood.forget_counters(args.redis)
     floor_env = {**env, "FLOOR_DATABASE_URL": args.database}
     with ExitStack() as stack:
-        folio = stack.enter_context(
-            server(
-                [*gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"], env, f"{bases['folio']}/health"
-            )
-        )
+        folio = stack.enter_context(folio_server(env, bases["folio"]))
+        if "nginx" in bases:
+            nginx_env = {**env, "PORT": str(args.port + 3)}
+            serve = [sys.executable, "deploy/serve.py"]
+            stack.enter_context(server(serve, nginx_env, f"{bases['nginx']}/health"))
         floor_command = [
-            *gunicorn,
+            *GUNICORN,
             "-c",
             "bench/floor_gunicorn.conf.py",
             "-w",
@@ -377,11 +500,16 @@ def main():
         items = scenarios(env, args.database, post_id)
         try:
             served = run_all(items, bases, token, args)
+            crowds = concurrency(bases, args)
             memory = soak_and_measure_memory(folio, bases["folio"], served, args)
         finally:
             forget_bench_posts(args.database, seeded_max)
+    per_layer = None if args.bare else measure_layers(args, env, post_id)
     flood = registration_flood.measure(args, args.port + 2, post_id)
     run = report.build(items, memory, args, load_before, time.monotonic() - started)
+    run["configuration"] = configuration(args)
+    run["concurrency"] = crowds
+    run["layers"] = per_layer
     run["registration_flood"] = flood
     run["mail_latency"] = mail_latency.measure(mail_latency.arguments([]))
     report.write(run, ROOT / "bench" / "results")

@@ -3,7 +3,7 @@ scenario's figure being its median round (bench/load.py)."""
 
 import pytest
 
-from bench import load, report
+from bench import layers, load, report
 
 
 def results(**rps):
@@ -58,3 +58,74 @@ def test_a_scenario_counts_its_median_round_and_every_error():
     assert median["rounds_rps"] == [500.0, 300.0, 450.0]
     assert median["errors_4xx_5xx"] == 3
     assert load.median_round(rounds[:2])["rps"] == 300.0  # even: the lower middle
+
+
+def test_wrk_timeouts_are_read_on_their_own():
+    output = "Requests/sec:   120.50\nBENCH 603 0 7 8100.0 10000000.0 5\n"
+    result = load.parse(output, 5)
+    assert (result["requests"], result["socket_errors"], result["timeouts"]) == (603, 7, 5)
+    assert result["p99_ms"] == 10000.0
+
+
+def layer_figures(shipped=1500.0, single=4000.0, bare=900.0):
+    figures = {f"without {layer}": shipped - 100.0 for layer in layers.LAYERS}
+    figures["without limiter"] = shipped - 300.0
+    return {
+        layers.SHIPPED: shipped,
+        **figures,
+        layers.BARE: bare,
+        "single post, as shipped": single,
+    }
+
+
+def test_a_layer_costs_the_shipped_figure_minus_the_figure_without_it():
+    result = layers.costs(layer_figures())
+    assert result["layers_us"]["limiter"] == 300.0
+    assert result["layers_us"]["CORS"] == 100.0
+    assert result["stack_us"] == 600.0
+    assert result["stack_share_of_single_post"] == 0.15
+
+
+@pytest.mark.parametrize(("single", "met"), [(4000.0, "yes"), (3990.0, "no")])
+def test_the_stack_target_is_at_most_fifteen_percent_of_a_single_post(single, met):
+    result = {
+        "endpoint": "/api/v1/tags",
+        "cpu_us_per_request": layer_figures(single=single),
+        **layers.costs(layer_figures(single=single)),
+    }
+    assert report.layers_table(result).splitlines()[-1].endswith(f"at most 0.15: {met} |")
+
+
+def test_every_layer_is_off_in_the_bare_configuration_and_only_its_own_in_its_own():
+    configurations = layers.configurations()
+    bare = configurations[layers.BARE]
+    assert set(bare["BENCH_LAYERS_OFF"].split(",")) == {"metrics", "request_id", "security_headers"}
+    assert (bare["RATELIMIT_ENABLED"], bare["LOG_LEVEL"], bare["CORS_ORIGINS"]) == (
+        "false",
+        "WARNING",
+        "",
+    )
+    assert configurations[layers.SHIPPED] == {}
+    assert configurations["without metrics"] == {"BENCH_LAYERS_OFF": "metrics"}
+
+
+def test_conduit_endpoints_are_held_against_the_floor():
+    rows = report.ratios(
+        {
+            "floor list page 1": {"rps": 1000.0},
+            "floor single post": {"rps": 2000.0},
+            "Conduit feed": {"rps": 499.0},
+            "Conduit GET /api/tags": {"rps": 1000.0},
+        }
+    )
+    assert target(rows, "Conduit feed vs floor list")["met"] is False
+    assert target(rows, "Conduit GET /api/tags vs floor single")["met"] is True
+    assert target(rows, "Conduit single article vs floor single")["met"] is None
+
+
+def test_a_layer_server_keeps_its_one_worker_for_the_whole_scenario():
+    """gunicorn.conf.py recycles a worker after about 10,000 requests as shipped; a
+    recycled worker's CPU count leaves with it, and the layer's figure with it."""
+    env = layers.layer_env({"GUNICORN_MAX_REQUESTS": "10000"}, {"LOG_LEVEL": "WARNING"}, 8711)
+    assert env["GUNICORN_MAX_REQUESTS"] == "0"
+    assert (env["WEB_CONCURRENCY"], env["PORT"], env["LOG_LEVEL"]) == ("1", "8711", "WARNING")

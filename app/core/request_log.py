@@ -29,8 +29,11 @@ def incoming_request_id():
 
 
 def start_request():
-    g.request_id = incoming_request_id()
     g.request_started = time.perf_counter()
+
+
+def assign_request_id():
+    g.request_id = incoming_request_id()
 
 
 def request_duration_s():
@@ -42,8 +45,12 @@ def request_duration_s():
     return time.perf_counter() - started if started is not None else None
 
 
-def finish_request(response):
+def send_request_id(response):
     response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    return response
+
+
+def finish_request(response):
     duration_s = request_duration_s()
     access_log.info(
         "request",
@@ -114,3 +121,6 @@ def init_request_logging(app):
     configure_logging(app)
     app.before_request(start_request)
     app.after_request(finish_request)
+    if "request_id" not in app.config["BENCH_LAYERS_OFF"]:
+        app.before_request(assign_request_id)
+        app.after_request(send_request_id)

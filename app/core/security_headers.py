@@ -32,6 +32,8 @@ def security_headers(config):
 
 
 def init_security_headers(app):
+    if "security_headers" in app.config["BENCH_LAYERS_OFF"]:  # bench/layers.py only
+        return
     headers = [(name.lower(), name, value) for name, value in security_headers(app.config).items()]
 
     def add_security_headers(response):

@@ -100,6 +100,8 @@ def watch_connection_pools():
 
 
 def init_metrics(app):
+    if "metrics" in app.config["BENCH_LAYERS_OFF"]:  # bench/layers.py only
+        return
     app.after_request(record_request)
     watch_connection_pools()
 
