@@ -7,14 +7,7 @@ import pytest
 
 from app.ops.metrics import REQUESTS
 from config import ConfigError, ProductionConfig
-
-STRONG = "s" * 32
-PRODUCTION = {
-    "SECRET_KEY": STRONG,
-    "JWT_SECRET_KEY": STRONG,
-    "TRUSTED_HOSTS": "api.example.com",
-    "DATABASE_URL": "postgresql+psycopg://folio@db/folio",
-}
+from tests.test_config import PRODUCTION
 
 
 def tags_requests_counted():

@@ -61,8 +61,13 @@ def own_page(endpoint):
 
 
 def send_password_reset(user):
+    token = issue_token(user, RESET, current_app.config["PASSWORD_RESET_TOKEN_SECONDS"])
+    add_reset_message(user, token)
+
+
+def add_reset_message(user, token):
+    """The reset mail for `user` carrying `token`, added to the outbox."""
     config = current_app.config
-    token = issue_token(user, RESET, config["PASSWORD_RESET_TOKEN_SECONDS"])
     outbox.add_message(
         user.email,
         "Reset your Folio password",
@@ -82,15 +87,7 @@ def rehearse_password_reset(email):
     with db.session.begin_nested() as savepoint:
         token = secrets.token_urlsafe(32)
         digest(token)
-        config = current_app.config
-        outbox.add_message(
-            email,
-            "Reset your Folio password",
-            "password_reset",
-            user=stand_in,
-            link=link("PASSWORD_RESET_URL", "account_pages.reset_page", token),
-            minutes=config["PASSWORD_RESET_TOKEN_SECONDS"] // 60,
-        )
+        add_reset_message(stand_in, token)
         db.session.flush()
         savepoint.rollback()
 
