@@ -16,6 +16,7 @@ help:
 	@echo "make test     run the suite on SQLite, then on PostgreSQL/Redis when configured"
 	@echo "make test-quick  the in-process tests on SQLite, while you work (about a minute)"
 	@echo "make lint     ruff"
+	@echo "make requirements  recompile the pinned requirements*.txt from requirements*.in (pip-tools)"
 	@echo "make migrate  autogenerate a migration: make migrate m='add posts'"
 	@echo "make check-migrations  fail if the models and migrations differ (flask db check)"
 	@echo "make openapi  regenerate docs/openapi.json from the code (a test fails when it is stale)"
@@ -64,6 +65,13 @@ test: $(VENV)/.dev
 # still the whole story (CI runs it).
 test-quick: $(VENV)/.dev
 	env -u TEST_DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest -q -m "not slow and not processes" $(PYTEST_ARGS)
+
+# The *.in files name what Folio uses, pinned; pip-tools writes every transitive
+# pin into the *.txt files that installs read. Run after changing a *.in file.
+COMPILE := $(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links
+requirements: $(VENV)/.dev
+	$(COMPILE) --output-file requirements.txt requirements.in
+	$(COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
