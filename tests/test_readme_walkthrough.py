@@ -1,0 +1,110 @@
+"""The README's walkthrough, run top to bottom against a dev server started as `make run` does.
+
+Which blocks run: every ```sh fenced block that directly follows a line
+`<!-- walkthrough -->` in README.md, in the order they appear, in ONE bash
+process (`set -euo pipefail`), so variables such as `$ACCESS` carry from block
+to block as they do for a reader pasting them into one shell. Blocks without
+the marker (make, gunicorn, celery, mail files) are left alone. Their curls
+use `--fail-with-body`, so an HTTP error fails the run and shows its answer.
+
+The server is the Makefile's `run` target on a fresh SQLite database in
+tmp_path with the development configuration: `flask db upgrade`, `flask seed
+--if-empty` with the same sizes, then `flask run` on a free port;
+`localhost:5000` in the blocks is replaced by that port. The server has its
+own database, so the test runs in the SQLite pass only.
+"""
+
+import os
+import re
+import subprocess
+from contextlib import contextmanager
+
+import pytest
+
+from config import BASE_DIR
+from tests.servers import (
+    flask,
+    free_port,
+    require_tools,
+    server_environment,
+    wait_until_serving,
+)
+
+MARKER = "<!-- walkthrough -->"
+WALKTHROUGH_BLOCK = re.compile(re.escape(MARKER) + r"\n```sh\n(.*?)^```$", re.S | re.M)
+README_ADDRESS = "localhost:5000"
+
+
+def make_run_seed_arguments():
+    """The arguments of `flask seed` in the Makefile's run target, so the two stay in step."""
+    makefile = (BASE_DIR / "Makefile").read_text()
+    recipe = re.search(r"^run:.*?\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    return re.search(r"/flask seed (.*)", recipe).group(1).split()
+
+
+pytestmark = [
+    pytest.mark.processes,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        bool(os.environ.get("TEST_DATABASE_URL")), reason="runs in the SQLite pass only"
+    ),
+]
+
+
+def walkthrough_blocks():
+    return WALKTHROUGH_BLOCK.findall((BASE_DIR / "README.md").read_text())
+
+
+@contextmanager
+def make_run(tmp_path):
+    """Serve Folio as `make run` does until the block ends; yields its host:port."""
+    # Its mail (registration's verification) goes to tmp_path, not the checkout's instance/.
+    env = server_environment(tmp_path / "folio.db", MAIL_FILE_DIR=str(tmp_path / "mail"))
+    for step in (["db", "upgrade"], ["seed", *make_run_seed_arguments()]):
+        subprocess.run(flask(*step), cwd=BASE_DIR, env=env, check=True, capture_output=True)
+    port = free_port()
+    with open(tmp_path / "server.log", "wb") as log:
+        server = subprocess.Popen(
+            flask("run", "--host", "127.0.0.1", "--port", str(port), "--no-reload"),
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_serving(f"http://127.0.0.1:{port}", server)
+            yield f"127.0.0.1:{port}"
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def test_the_walkthrough_covers_authentication_and_the_content_api():
+    blocks = walkthrough_blocks()
+    assert len(blocks) >= 3
+    script = "\n".join(blocks)
+    assert "/auth/login" in script and "/api/v1/posts" in script
+    curls = re.findall(r"curl [^\n]*", script)
+    assert all("--fail-with-body" in curl for curl in curls), "an HTTP error must fail the run"
+
+
+def test_the_readme_walkthrough_runs_top_to_bottom(tmp_path):
+    require_tools(["bash", "curl", "python3"], "the README's commands use them")
+    script = "set -euo pipefail\n" + "\n".join(walkthrough_blocks())
+    with make_run(tmp_path) as address:
+        result = subprocess.run(
+            ["bash", "-x", "-c", script.replace(README_ADDRESS, address)],
+            cwd=tmp_path,  # files the walkthrough writes (tokens.json) stay here
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    # bash -x traces each command on stderr, so its tail names the one that failed;
+    # --fail-with-body leaves that answer's problem details at the end of stdout.
+    assert result.returncode == 0, (
+        f"the walkthrough failed (exit {result.returncode}); server log: {tmp_path}/server.log\n"
+        "--- trace (last 20 lines) ---\n"
+        + "\n".join(result.stderr.splitlines()[-20:])
+        + "\n--- output (last 20 lines) ---\n"
+        + "\n".join(result.stdout.splitlines()[-20:])
+    )
