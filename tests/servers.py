@@ -198,10 +198,13 @@ def wait_until_serving(url, server, timeout=20):
 
 
 @contextmanager
-def folio_server(tmp_path, **settings):
-    """Serve a fresh Folio until the block ends; yields its URL. `settings` are env vars."""
+def folio_server(tmp_path, seed=None, **settings):
+    """Serve a fresh Folio until the block ends; yields its URL. `settings` are env vars;
+    `seed`, the arguments of a `flask seed` run after the migrations (as `make run`)."""
     env = server_environment(tmp_path / "folio.db", **settings)
-    subprocess.run(flask("db", "upgrade"), cwd=BASE_DIR, env=env, check=True, capture_output=True)
+    steps = [["db", "upgrade"]] + ([["seed", *seed]] if seed is not None else [])
+    for step in steps:
+        subprocess.run(flask(*step), cwd=BASE_DIR, env=env, check=True, capture_output=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with open(tmp_path / "server.log", "wb") as log:

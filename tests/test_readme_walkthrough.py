@@ -22,13 +22,7 @@ from contextlib import contextmanager
 import pytest
 
 from config import BASE_DIR
-from tests.servers import (
-    flask,
-    free_port,
-    require_tools,
-    server_environment,
-    wait_until_serving,
-)
+from tests.servers import folio_server, require_tools
 
 MARKER = "<!-- walkthrough -->"
 WALKTHROUGH_BLOCK = re.compile(re.escape(MARKER) + r"\n```sh\n(.*?)^```$", re.S | re.M)
@@ -59,24 +53,9 @@ def walkthrough_blocks():
 def make_run(tmp_path):
     """Serve Folio as `make run` does until the block ends; yields its host:port."""
     # Its mail (registration's verification) goes to tmp_path, not the checkout's instance/.
-    env = server_environment(tmp_path / "folio.db", MAIL_FILE_DIR=str(tmp_path / "mail"))
-    for step in (["db", "upgrade"], ["seed", *make_run_seed_arguments()]):
-        subprocess.run(flask(*step), cwd=BASE_DIR, env=env, check=True, capture_output=True)
-    port = free_port()
-    with open(tmp_path / "server.log", "wb") as log:
-        server = subprocess.Popen(
-            flask("run", "--host", "127.0.0.1", "--port", str(port), "--no-reload"),
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_serving(f"http://127.0.0.1:{port}", server)
-            yield f"127.0.0.1:{port}"
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    mail = str(tmp_path / "mail")
+    with folio_server(tmp_path, seed=make_run_seed_arguments(), MAIL_FILE_DIR=mail) as url:
+        yield url.removeprefix("http://")
 
 
 def test_the_walkthrough_covers_authentication_and_the_content_api():
