@@ -32,6 +32,7 @@ limit every attempt is 429 with Retry-After, right password or not.
 """
 
 import fcntl
+import hashlib
 import logging
 import os
 import threading
@@ -164,12 +165,26 @@ def failed(response):
     return response.status_code in (401, 403)
 
 
+# Longer client text (no email or username is) is keyed by its digest, so a body
+# of a megabyte cannot become a megabyte key in Redis.
+MAX_KEYED_TEXT = 320
+
+
+def client_text_key(kind, text):
+    """`kind:<text>`, trimmed and case-folded; past MAX_KEYED_TEXT, `kind:#<sha256>`."""
+    normalised = text.strip().lower()
+    if len(normalised) > MAX_KEYED_TEXT:
+        digest = hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{kind}:#{digest}"
+    return f"{kind}:{normalised}"
+
+
 def account_named(login):
     """`user:<id>` for the account `login` names (email or username, any case), else
     `login:<normalised login>`: unknown logins are counted the same way."""
     normalised = login.strip().lower()
-    user = accounts.find_by_login(normalised) if normalised else None
-    return f"user:{user.id}" if user else f"login:{normalised}"
+    user = accounts.find_by_login(normalised) if 0 < len(normalised) <= MAX_KEYED_TEXT else None
+    return f"user:{user.id}" if user else client_text_key("login", login)
 
 
 def remembered_account(resolve):
@@ -289,7 +304,7 @@ def email_in_body():
     """`email:<normalised address>` from the JSON body; any other body shares one key."""
     body = request.get_json(silent=True)
     email = body.get("email") if isinstance(body, dict) else None
-    return f"email:{email.strip().lower()}" if isinstance(email, str) else "email:"
+    return client_text_key("email", email) if isinstance(email, str) else "email:"
 
 
 def signed_in_email():
