@@ -111,6 +111,39 @@ def test_every_setting_config_reads_is_documented():
     assert missing == [], "docs/configuration.md does not describe these settings"
 
 
+# Where Folio, its servers, its tools and its tests read environment variables.
+SETTING_READERS = [
+    "config.py",
+    "gunicorn.conf.py",
+    "Makefile",
+    "deploy/*",
+    "tools/*.py",
+    "bench/*.py",
+    "app/**/*.py",
+    "tests/*.py",
+]
+
+
+def documented_settings():
+    """The variables named in the first column of docs/configuration.md's tables."""
+    names = set()
+    for row in re.findall(
+        r"^\| (`[^|]+)\|", (BASE_DIR / "docs" / "configuration.md").read_text(), re.M
+    ):
+        names.update(re.findall(r"`([A-Z][A-Z0-9_]+)`", row))
+    return names
+
+
+def test_every_documented_setting_is_still_read_somewhere():
+    """A setting removed from the code must leave the documentation too."""
+    readers = {path for pattern in SETTING_READERS for path in BASE_DIR.glob(pattern)}
+    readers.discard(Path(__file__))
+    code = "\n".join(path.read_text() for path in readers if path.is_file())
+    assert len(documented_settings()) > 60
+    stale = sorted(name for name in documented_settings() if name not in code)
+    assert stale == [], "docs/configuration.md describes settings nothing reads"
+
+
 def test_the_link_checker_sees_a_broken_link(tmp_path):
     """The checks above must be able to fail: a made-up document with each fault."""
     document = Path(tmp_path / "doc.md")
