@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from config import BASE_DIR
+from tests.test_readme_walkthrough import MARKER, WALKED_DOCUMENTS
 
 README = BASE_DIR / "README.md"
 DOCUMENTS = [README, *sorted((BASE_DIR / "docs").glob("*.md"))]
@@ -85,6 +86,19 @@ def test_every_relative_link_lands_on_a_file_and_heading_in_the_repository(docum
         elif anchor and target.suffix == ".md" and anchor not in heading_anchors(target):
             broken.append(f"{link}: no heading #{anchor} in {name(target)}")
     assert broken == [], f"{name(document)} has broken links"
+
+
+def test_the_readme_links_every_guide_in_docs():
+    """A guide nobody links to is a guide nobody reads."""
+    linked = {(BASE_DIR / link.partition("#")[0]).resolve() for link in relative_links(README)}
+    orphans = [name(guide) for guide in DOCUMENTS[1:] if guide.resolve() not in linked]
+    assert orphans == []
+
+
+def test_every_marked_walkthrough_is_run():
+    """A block marked as walkthrough in a document the walkthrough test skips would rot unseen."""
+    marked = {name(document) for document in DOCUMENTS if MARKER in document.read_text()}
+    assert marked == set(WALKED_DOCUMENTS)
 
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=name)
