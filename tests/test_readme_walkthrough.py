@@ -1,11 +1,13 @@
-"""The README's walkthrough, run top to bottom against a dev server started as `make run` does.
+"""The documents' walkthroughs, run top to bottom against a dev server started as `make run` does.
 
 Which blocks run: every ```sh fenced block that directly follows a line
-`<!-- walkthrough -->` in README.md, in the order they appear, in ONE bash
-process (`set -euo pipefail`), so variables such as `$ACCESS` carry from block
-to block as they do for a reader pasting them into one shell. Blocks without
-the marker (make, gunicorn, celery, mail files) are left alone. Their curls
-use `--fail-with-body`, so an HTTP error fails the run and shows its answer.
+`<!-- walkthrough -->` in a walked document (README.md, docs/authentication.md,
+docs/api-guide.md), in the order they appear, in ONE bash process per document
+(`set -euo pipefail`), so variables such as `$ACCESS` carry from block to block
+as they do for a reader pasting them into one shell. Each document starts from
+its own fresh server, so none depends on another having run first. Blocks
+without the marker (make, gunicorn, celery, mail files) are left alone. Their
+curls use `--fail-with-body`, so an HTTP error fails the run and shows its answer.
 
 The server is the Makefile's `run` target on a fresh SQLite database in
 tmp_path with the development configuration: `flask db upgrade`, `flask seed
@@ -45,8 +47,16 @@ pytestmark = [
 ]
 
 
-def walkthrough_blocks():
-    return WALKTHROUGH_BLOCK.findall((BASE_DIR / "README.md").read_text())
+# Each walked document, and what its walkthrough must at least exercise.
+WALKED_DOCUMENTS = {
+    "README.md": ["/auth/register", "/auth/login", "POST localhost:5000/api/v1/posts", "posts?"],
+    "docs/authentication.md": ["/auth/register", "/auth/refresh", "/auth/logout", "/auth/me"],
+    "docs/api-guide.md": ["cursor=", "page=", "If-None-Match", "Idempotency-Key", "/api/articles"],
+}
+
+
+def walkthrough_blocks(document):
+    return WALKTHROUGH_BLOCK.findall((BASE_DIR / document).read_text())
 
 
 @contextmanager
@@ -58,18 +68,21 @@ def make_run(tmp_path):
         yield url.removeprefix("http://")
 
 
-def test_the_walkthrough_covers_authentication_and_the_content_api():
-    blocks = walkthrough_blocks()
-    assert len(blocks) >= 3
-    script = "\n".join(blocks)
-    assert "/auth/login" in script and "/api/v1/posts" in script
+@pytest.mark.parametrize("document", WALKED_DOCUMENTS)
+def test_the_walkthrough_covers_what_the_document_explains(document):
+    script = "\n".join(walkthrough_blocks(document))
+    missing = [call for call in WALKED_DOCUMENTS[document] if call not in script]
+    assert missing == [], f"{document}'s walkthrough no longer runs these"
+    # Each curl fails the run on an HTTP error, or writes its status for the script to check.
     curls = re.findall(r"curl [^\n]*", script)
-    assert all("--fail-with-body" in curl for curl in curls), "an HTTP error must fail the run"
+    unchecked = [c for c in curls if "--fail-with-body" not in c and "%{http_code}" not in c]
+    assert unchecked == [], "an HTTP error must fail the run"
 
 
-def test_the_readme_walkthrough_runs_top_to_bottom(tmp_path):
-    require_tools(["bash", "curl", "python3"], "the README's commands use them")
-    script = "set -euo pipefail\n" + "\n".join(walkthrough_blocks())
+@pytest.mark.parametrize("document", WALKED_DOCUMENTS)
+def test_the_walkthrough_runs_top_to_bottom(document, tmp_path):
+    require_tools(["bash", "curl", "python3"], "the documents' commands use them")
+    script = "set -euo pipefail\n" + "\n".join(walkthrough_blocks(document))
     with make_run(tmp_path) as address:
         result = subprocess.run(
             ["bash", "-x", "-c", script.replace(README_ADDRESS, address)],
@@ -81,7 +94,8 @@ def test_the_readme_walkthrough_runs_top_to_bottom(tmp_path):
     # bash -x traces each command on stderr, so its tail names the one that failed;
     # --fail-with-body leaves that answer's problem details at the end of stdout.
     assert result.returncode == 0, (
-        f"the walkthrough failed (exit {result.returncode}); server log: {tmp_path}/server.log\n"
+        f"{document}'s walkthrough failed (exit {result.returncode}); "
+        f"server log: {tmp_path}/server.log\n"
         "--- trace (last 20 lines) ---\n"
         + "\n".join(result.stderr.splitlines()[-20:])
         + "\n--- output (last 20 lines) ---\n"
