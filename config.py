@@ -3,7 +3,7 @@
 `APP_ENV` chooses the class (development, testing, production; default
 development). A class reads the environment when it is instantiated, not at
 import, so tests can build one from any mapping. Every setting is documented in
-the README's configuration table: keep the two in step.
+docs/configuration.md (tests/test_documentation.py keeps the two in step).
 
 No secret is written in this repository: development and testing make their
 own, once per checkout, under `instance/secrets/`; production refuses to start

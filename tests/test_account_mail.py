@@ -311,7 +311,7 @@ def test_a_reset_to_the_email_is_refused_and_keeps_the_token(
 
 
 def test_a_link_copied_from_a_mail_file_works(make_app, make_user, tmp_path):
-    """The README's way under `make run`: grep the link out of instance/mail/*.eml.
+    """docs/mail.md's way under `make run`: grep the link out of instance/mail/*.eml.
     The raw file must carry it as is (no quoted-printable `=3D`, no soft breaks)."""
     app = make_app(OUTBOX_DELIVERY="inline", MAIL_SERVER=None, MAIL_FILE_DIR=str(tmp_path))
     make_user("alice")
@@ -341,7 +341,7 @@ def statements_of(app, request):
 
 
 def test_an_unknown_email_costs_the_same_database_work(mail_app, mail_client, make_user):
-    """No timing here (the README gives the figures): the unknown address writes
+    """No timing here (docs/authentication.md gives the figures): the unknown address writes
     and rolls back what a known one writes, so both commits wait for the disk."""
     make_user("alice")
     known = statements_of(mail_app, lambda: forgot(mail_client, "alice@example.com"))

@@ -81,7 +81,8 @@ def test_a_deactivated_account_cannot_log_in(client, make_user):
 
 def test_failed_logins_are_throttled_per_account(client):
     register(client, "jake")
-    for _ in range(5):  # from one address: the account's limit is per address (README)
+    # From one address: the account's limit is per address (docs/authentication.md).
+    for _ in range(5):
         attempt = client.post(
             f"{API}/users/login",
             json={"user": {"email": "jake@example.com", "password": "wrong password"}},
