@@ -32,7 +32,7 @@ from werkzeug.exceptions import BadRequest
 from app.core import page_anchors
 from app.core.database import reading_connection
 from app.extensions import db
-from app.schemas.base import InputSchema, RowSchema
+from app.schemas.base import InputSchema, OutputSchema
 
 MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
@@ -66,7 +66,7 @@ def sort_field(names, default):
     return fields.String(load_default=default, validate=validate.OneOf(choices))
 
 
-class PageMetaSchema(RowSchema):
+class PageMetaSchema(OutputSchema):
     per_page = fields.Integer(required=True)
     page = fields.Integer(metadata={"description": "Page mode only"})
     total = fields.Integer(metadata={"description": "Page mode only"})
@@ -85,7 +85,7 @@ def page_of(item_schema):
     if name not in _envelopes:
         _envelopes[name] = type(
             name,
-            (RowSchema,),
+            (OutputSchema,),
             {
                 "items": fields.List(fields.Nested(item_schema), required=True),
                 "meta": fields.Nested(PageMetaSchema, required=True),
