@@ -20,12 +20,13 @@ from app.conduit.schemas import (
     ConduitNewArticleRequestSchema,
 )
 from app.core.openapi import problems
+from app.core.pagination import Sort
 from app.core.permissions import auth_optional, auth_required, ensure_can_modify, viewer
 from app.extensions import db
 from app.models import Post
 from app.services import counters, posts
 
-NEWEST_FIRST = (Post.published_at.desc(), Post.id.desc())
+NEWEST_FIRST = Sort("published_at", (Post.published_at,), descending=True)
 
 
 def article(post):
@@ -35,7 +36,7 @@ def article(post):
 def article_page(query, args, user, counter=None, params=None):
     params = {**(params or {}), **posts.viewer_params(user)}
     page, total = counted_window(
-        query, args, *NEWEST_FIRST, id_column=Post.id, counter=counter, params=params
+        query, args, NEWEST_FIRST, id_column=Post.id, counter=counter, params=params
     )
     return {"articles": page, "articles_count": total}
 
