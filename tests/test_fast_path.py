@@ -22,12 +22,12 @@ from app.conduit.schemas import (
     ConduitArticleListResponseSchema,
     ConduitArticleSchema,
 )
-from app.core.pagination import read_rows
 from app.extensions import db
 from app.models import User
 from app.schemas.base import OutputSchema
 from app.schemas.post import PostListItemSchema, PostSchema
 from app.services import posts
+from app.services.listing import read_rows
 from tests.content_helpers import create_category, create_post, favorite, publish
 
 FAST_SCHEMAS = (

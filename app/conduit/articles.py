@@ -10,7 +10,6 @@ from flask_jwt_extended import current_user
 
 from app.conduit import blp
 from app.conduit.lookup import article_or_404
-from app.conduit.paging import counted_window
 from app.conduit.schemas import (
     ConduitArticleListArgsSchema,
     ConduitArticleListResponseSchema,
@@ -20,24 +19,18 @@ from app.conduit.schemas import (
     ConduitNewArticleRequestSchema,
 )
 from app.core.openapi import problems
-from app.core.pagination import Sort
 from app.core.permissions import auth_optional, auth_required, ensure_can_modify, viewer
 from app.extensions import db
-from app.models import Post
-from app.services import counters, posts
-
-NEWEST_FIRST = Sort("published_at", (Post.published_at,), descending=True)
+from app.services import posts
 
 
 def article(post):
     return {"article": post}
 
 
-def article_page(query, args, user, counter=None, params=None):
-    params = {**(params or {}), **posts.viewer_params(user)}
-    page, total = counted_window(
-        query, args, NEWEST_FIRST, id_column=Post.id, counter=counter, params=params
-    )
+def article_page(rows, args):
+    """Conduit's page: `limit` rows from `offset`, with the count of every match."""
+    page, total = rows.window(args["offset"], args["limit"])
     return {"articles": page, "articles_count": total}
 
 
@@ -47,13 +40,9 @@ def article_page(query, args, user, counter=None, params=None):
 @blp.response(200, ConduitArticleListResponseSchema)
 def list_articles(args):
     """Published articles, newest first, by tag, author or a user's favourites."""
-    user = viewer()
     filters = {"tag": args.get("tag"), "author": args.get("author")}
     filters["favorited_by"] = args.get("favorited")
-    query, params = posts.filter_posts(posts.published_posts(user, profiles=True), **filters)
-    # Every published article: the maintained counter is the exact total.
-    counter = None if params else counters.PUBLISHED_LIST
-    return article_page(query, args, user, counter, params)
+    return article_page(posts.article_listing(viewer(), **filters), args)
 
 
 @blp.route("/articles/feed")
@@ -62,7 +51,7 @@ def list_articles(args):
 @blp.response(200, ConduitArticleListResponseSchema)
 def feed(args):
     """Published articles by the users the caller follows, newest first."""
-    return article_page(posts.feed(profiles=True), args, current_user)
+    return article_page(posts.feed_listing(current_user, profiles=True), args)
 
 
 @blp.route("/articles", methods=["POST"])

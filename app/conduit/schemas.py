@@ -11,10 +11,10 @@ OpenAPI document, beside /api/v1's `Post` or `Comment`.
 
 from marshmallow import Schema, fields, pre_load, validate
 
-from app.core.pagination import MAX_PER_PAGE
 from app.schemas import fast_path
 from app.schemas.base import InputSchema, OutputSchema
 from app.schemas.fields import UTCDateTime, text
+from app.schemas.pagination import MAX_PER_PAGE
 from app.schemas.post import (
     CommentWriteSchema,
     PostCreateSchema,

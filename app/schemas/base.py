@@ -42,6 +42,8 @@ class InputSchema(Schema):
     other source is refused here, on the field.
     """
 
+    REFUSES_NUL = True  # app/core/openapi.py's `nul_free` says so in the spec
+
     @pre_load
     def refuse_nul(self, data, **kwargs):
         if errors := unusable_text_errors(data):

@@ -31,11 +31,11 @@ from sqlalchemy.types import String, TypeDecorator
 from app.core.clock import utcnow
 from app.core.database import insert_ignoring_duplicates, json_object
 from app.core.numbers import whole_number
-from app.core.pagination import derived, read_rows
 from app.extensions import db
 from app.models import Category, Comment, Favorite, Follow, Post, Tag, User, post_tags
 from app.models.post import SEARCH_VECTOR
 from app.services import counters
+from app.services.listing import Listing, Sort, attribute_values, derived, read_rows
 from app.services.slugs import add_with_unique_slug
 from app.services.tags import tags_named
 
@@ -145,13 +145,13 @@ def posts_query(viewer, *, body=False, profiles=False):
     Category instances (and a selectinload round trip for tags) costing more than
     the database work. The author and category come as JSON objects (dicts), so
     the select needs none of the ORM's row processing and runs on the connection
-    (`pagination.read_rows`). A row reads like a Post (`row.title`,
+    (`listing.read_rows`). A row reads like a Post (`row.title`,
     `row.tag_names`), so views and schemas do not care which they get. Writes load
     the ORM Post (`find_post(..., for_update=True)`) and answer with `reload`.
 
     The select is built once per process for each shape (signed in or not, with
     the body or not; building it took about 0.3 ms a request), and so are the
-    statements made from it (see pagination.derived): the viewer's id is a
+    statements made from it (see listing.derived): the viewer's id is a
     parameter, `viewer_params(viewer)`, given when the statement runs.
     `profiles` gives each author as a profile (`author(profile=True)`), so a page of
     Conduit articles needs no second query for its authors.
@@ -177,7 +177,7 @@ def base_posts_query(signed_in, body, profiles=False):
         favorited(signed_in=signed_in).label("favorited"),
     ]
     # Outer join: a post without a category is still listed. (Page mode's id
-    # subquery leaves both joins out: pagination.ids_of.)
+    # subquery leaves both joins out: listing.ids_of.)
     return (
         select(*columns)
         .outerjoin(User, User.id == Post.author_id)
@@ -249,7 +249,7 @@ def draft_posts(viewer):
 def filter_posts(query, **filters):
     """`query` narrowed by the filters given (author, category, tag, favorited_by:
     None means not given); returns (query, params). Made once per query and set
-    of filters (pagination.derived), the values being parameters."""
+    of filters (listing.derived), the values being parameters."""
     given = tuple(sorted(name for name, value in filters.items() if value is not None))
     if not given:
         return query, {}
@@ -319,9 +319,72 @@ def with_rank(query, rank):
     return query.add_columns(rank.label("rank"))
 
 
-def rank_key(post, _sort):
-    """Cursor values for the relevance order: rank, then publication date."""
-    return [post.rank, post.published_at]
+def rank_key(post, sort):
+    """Cursor values for the relevance order (rank, then publication date), or the
+    sort columns' for any other order of a search."""
+    if sort.name == RELEVANCE:
+        return [post.rank, post.published_at]
+    return attribute_values(post, sort)
+
+
+POST_SORTS = {"published_at": Post.published_at, "created_at": Post.created_at, "title": Post.title}
+# Drafts have no published_at: their "published_at" order is creation order.
+DRAFT_SORTS = {**POST_SORTS, "published_at": Post.created_at}
+LIST_FILTERS = ("author", "category", "tag", "favorited_by")
+RELEVANCE = "relevance"
+
+
+def post_listing(viewer, *, drafts=False, words=None, **filters):
+    """The posts a list shows, ready to page (listing.Listing): published posts, or
+    the drafts `viewer` may list; narrowed by `filters` (LIST_FILTERS, None for not
+    given) and by a search for `words`, which orders by relevance unless the
+    client sorts.
+
+    Every published post, unfiltered, has a maintained count: the list's exact
+    total, read instead of counted.
+    """
+    sorts = DRAFT_SORTS if drafts else POST_SORTS
+    query = draft_posts(viewer) if drafts else published_posts(viewer)
+    query, params = filter_posts(query, **filters)
+    unfiltered = not drafts and not params
+    params.update(viewer_params(viewer))
+    newest_first = Sort.parse("-published_at", sorts)
+    if words is not None:
+        query, rank = search(query, words)
+        relevance = Sort(RELEVANCE, (rank, sorts["published_at"]), descending=True)
+        query = with_rank(query, rank)
+        return Listing(
+            query, Post.id, sorts, default_sort=relevance, params=params, sort_values=rank_key
+        )
+    counter = counters.PUBLISHED_LIST if unfiltered else None
+    return Listing(query, Post.id, sorts, default_sort=newest_first, counter=counter, params=params)
+
+
+def feed_listing(viewer, *, profiles=False):
+    """Published posts by the authors `viewer` follows, ready to page."""
+    return Listing(
+        feed(profiles=profiles),
+        Post.id,
+        POST_SORTS,
+        default_sort=Sort.parse("-published_at", POST_SORTS),
+        params=viewer_params(viewer),
+    )
+
+
+def article_listing(viewer, **filters):
+    """Conduit's articles (published posts, authors as profiles), newest first,
+    narrowed by `filters` (tag, author, favorited_by); the maintained count when
+    unfiltered."""
+    query, params = filter_posts(published_posts(viewer, profiles=True), **filters)
+    counter = None if params else counters.PUBLISHED_LIST
+    return Listing(
+        query,
+        Post.id,
+        POST_SORTS,
+        default_sort=Sort.parse("-published_at", POST_SORTS),
+        counter=counter,
+        params={**params, **viewer_params(viewer)},
+    )
 
 
 def reload(post, viewer, *, profiles=False):
