@@ -70,7 +70,7 @@ def post_rows(app, client, alice, bob, editor):
             listed = read_rows(posts.published_posts(viewer, profiles=profiles), params).all()
             if viewer is not None and not profiles:  # drafts are not Conduit articles
                 listed += read_rows(posts.draft_posts(viewer), params).all()
-            detail = [posts.find_post(str(row.id), viewer, profiles=profiles) for row in listed]
+            detail = [posts.read_post(str(row.id), viewer, profiles=profiles) for row in listed]
             return listed, detail
 
     with app.app_context():

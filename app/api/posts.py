@@ -48,8 +48,17 @@ def category_must_exist():
         raise ValidationError("No such category.", "category") from None
 
 
-def post_or_404(reference, *, for_update=False):
-    post = posts.find_post(reference, viewer(), for_update=for_update)
+def post_or_404(reference):
+    """The post as a read row (what responses are made of)."""
+    return found(posts.read_post(reference, viewer()))
+
+
+def post_to_change_or_404(reference):
+    """The ORM post, locked, for a view that changes or deletes it."""
+    return found(posts.post_to_change(reference, viewer()))
+
+
+def found(post):
     if post is None:
         raise NotFound("No such post.")
     return post
@@ -102,7 +111,7 @@ def get_post(reference):
 @blp.response(200, PostSchema)
 def update_post(changes, reference):
     """Edit a post (its author or an editor); honours If-Match."""
-    post = post_or_404(reference, for_update=True)
+    post = post_to_change_or_404(reference)
     ensure_can_modify(current_user, post.author_id)
     check_if_match(post)
     with category_must_exist():
@@ -118,7 +127,7 @@ def update_post(changes, reference):
 @blp.response(204)
 def delete_post(reference):
     """Delete a post with its comments and favourites (its author or an editor)."""
-    post = post_or_404(reference, for_update=True)
+    post = post_to_change_or_404(reference)
     ensure_can_modify(current_user, post.author_id)
     check_if_match(post)
     posts.delete_post(post)

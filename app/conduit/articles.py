@@ -9,7 +9,7 @@ made by either blueprint keep working.
 from flask_jwt_extended import current_user
 
 from app.conduit import blp
-from app.conduit.lookup import article_or_404
+from app.conduit.lookup import article_or_404, article_to_change_or_404
 from app.conduit.schemas import (
     ConduitArticleListArgsSchema,
     ConduitArticleListResponseSchema,
@@ -81,7 +81,7 @@ def get_article(slug):
 @problems(403)
 def update_article(data, slug):
     """Edit an article (its author or an editor); the slug stays as it was."""
-    post = article_or_404(slug, current_user, for_update=True)
+    post = article_to_change_or_404(slug, current_user)
     ensure_can_modify(current_user, post.author_id)
     posts.update_post(post, data["article"])
     db.session.commit()
@@ -94,7 +94,7 @@ def update_article(data, slug):
 @problems(403)
 def delete_article(slug):
     """Delete an article with its comments and favourites (its author or an editor)."""
-    post = article_or_404(slug, current_user, for_update=True)
+    post = article_to_change_or_404(slug, current_user)
     ensure_can_modify(current_user, post.author_id)
     posts.delete_post(post)
     db.session.commit()

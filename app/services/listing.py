@@ -16,7 +16,6 @@ module knows nothing of HTTP: it runs statements and gives back rows.
 - Offset windows (Conduit's `limit`/`offset`): page mode's statement by offset.
 """
 
-import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -25,6 +24,7 @@ from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, 
 from app.core import page_anchors
 from app.core.database import reading_connection
 from app.extensions import db
+from app.services.statement_cache import derived
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class Listing:
     (page_anchors.MaintainedCount), when given, keeps the size of `query`'s
     rows: page mode then reads it instead of counting, and seeks deep pages
     from anchors. `default_sort` is the order when the client names none.
-    `params` are values for `query`'s bind parameters (see `derived`).
+    `params` are values for `query`'s bind parameters (statement_cache.py).
     `sort_values(item, sort)` gives an item's sort-column values.
     """
 
@@ -159,29 +159,6 @@ def keyset_page(listing, sort, key, limit):
     shape = ("cursor", sort.name, sort.descending, after)
     statement = derived(query, shape, lambda: cursor_query(query, sort, id_column, after=after))
     return fetch(statement, {**params, "row_limit": limit})
-
-
-_derived = weakref.WeakKeyDictionary()
-
-
-def derived(query, key, build):
-    """`build()`, made once per query object and `key`: a statement made from
-    `query` (or a fact about it, such as whether it selects entities).
-
-    SQLAlchemy computes a statement's cache key on every execution of a new
-    statement object (about 180 us for the posts list, more than building it);
-    reused, the key is computed once. So a list's query is built once per
-    process (with bind parameters for its values, given at execution) and the
-    statements derived from it here, keyed by what shapes them (the sort's name
-    and direction, the mode): one query object must give a sort name one meaning.
-    A query made per request makes its derived statements per request: the
-    entries go with it.
-    """
-    made = _derived.setdefault(query, {})
-    statement = made.get(key)
-    if statement is None:
-        statement = made[key] = build()
-    return statement
 
 
 def fetch(query, params=None):

@@ -6,7 +6,6 @@ list costs one statement whatever its length. Writes work on the ORM Post.
 """
 
 import re
-from functools import cache
 
 from sqlalchemy import (
     BigInteger,
@@ -35,8 +34,9 @@ from app.extensions import db
 from app.models import Category, Comment, Favorite, Follow, Post, Tag, User, post_tags
 from app.models.post import SEARCH_VECTOR
 from app.services import counters
-from app.services.listing import Listing, Sort, attribute_values, derived, read_rows
+from app.services.listing import Listing, Sort, attribute_values, read_rows
 from app.services.slugs import add_with_unique_slug
+from app.services.statement_cache import built_once, derived
 from app.services.tags import tags_named
 
 MAX_ID = 2**31 - 1  # ids are INTEGER: a larger one names nothing (and would not bind)
@@ -145,14 +145,15 @@ def posts_query(viewer, *, body=False, profiles=False):
     Category instances (and a selectinload round trip for tags) costing more than
     the database work. The author and category come as JSON objects (dicts), so
     the select needs none of the ORM's row processing and runs on the connection
-    (`listing.read_rows`). A row reads like a Post (`row.title`,
-    `row.tag_names`), so views and schemas do not care which they get. Writes load
-    the ORM Post (`find_post(..., for_update=True)`) and answer with `reload`.
+    (`listing.read_rows`). Every read of a post answers with such a row (a list,
+    `read_post`, `reload`); writes load the ORM Post (`post_to_change`) and
+    answer with `reload`.
 
     The select is built once per process for each shape (signed in or not, with
-    the body or not; building it took about 0.3 ms a request), and so are the
-    statements made from it (see listing.derived): the viewer's id is a
-    parameter, `viewer_params(viewer)`, given when the statement runs.
+    the body or not), and so are the statements made from it: see
+    app/services/statement_cache.py for why and what it buys. The viewer's id
+    is therefore a parameter, `viewer_params(viewer)`, given when the statement
+    runs (by this module: a listing carries its params).
     `profiles` gives each author as a profile (`author(profile=True)`), so a page of
     Conduit articles needs no second query for its authors.
     """
@@ -164,7 +165,7 @@ def viewer_params(viewer):
     return {} if viewer is None else {VIEWER_ID: viewer.id}
 
 
-@cache
+@built_once
 def base_posts_query(signed_in, body, profiles=False):
     columns = [
         *POST_FIELDS,
@@ -191,24 +192,32 @@ def can_see(viewer, post):
     return viewer is not None and (viewer.id == post.author_id or viewer.has_role("editor"))
 
 
-def find_post(reference, viewer, *, for_update=False, profiles=False):
-    """The post with this id or slug that `viewer` may see, or None.
-
-    A read gives a row with the body (see posts_query); `for_update` gives the ORM
-    Post, locked on PostgreSQL, for a view that changes it.
-    """
-    by_id = reference.isascii() and reference.isdigit()  # "³".isdigit() is True too
-    post_id = whole_number(reference, MAX_ID) if by_id else None
-    if by_id and post_id is None:
+def read_post(reference, viewer, *, profiles=False):
+    """The post with this id or slug that `viewer` may see, as a read row with the
+    body (see posts_query), or None."""
+    by_id, value = parse_reference(reference)
+    if value is None:
         return None
-    params = {"reference": post_id if by_id else reference}
-    if for_update:
-        result = db.session.execute(post_to_change(by_id), params).scalars()
-    else:
-        params.update(viewer_params(viewer))
-        result = read_rows(post_to_read(viewer is not None, by_id, profiles), params)
-    post = result.one_or_none()
+    params = {"reference": value, **viewer_params(viewer)}
+    post = read_rows(read_select(viewer is not None, by_id, profiles), params).one_or_none()
     return post if post is not None and can_see(viewer, post) else None
+
+
+def post_to_change(reference, viewer):
+    """The ORM Post with this id or slug that `viewer` may see, locked on PostgreSQL
+    and with its tags loaded, for a view that changes it; or None."""
+    by_id, value = parse_reference(reference)
+    if value is None:
+        return None
+    post = db.session.execute(change_select(by_id), {"reference": value}).scalar_one_or_none()
+    return post if post is not None and can_see(viewer, post) else None
+
+
+def parse_reference(reference):
+    """(by id?, the value to look for): an all-digit reference is an id (None when
+    no id can be that large), anything else a slug."""
+    by_id = reference.isascii() and reference.isdigit()  # "³".isdigit() is True too
+    return by_id, (whole_number(reference, MAX_ID) if by_id else reference)
 
 
 def by_reference(query, by_id):
@@ -216,13 +225,13 @@ def by_reference(query, by_id):
     return query.where(column == bindparam("reference"))
 
 
-@cache
-def post_to_read(signed_in, by_id, profiles=False):
+@built_once
+def read_select(signed_in, by_id, profiles=False):
     return by_reference(base_posts_query(signed_in, True, profiles), by_id)
 
 
-@cache
-def post_to_change(by_id):
+@built_once
+def change_select(by_id):
     # Tags loaded up front: replacing the collection needs the old one.
     query = select(Post).options(selectinload(Post.tags)).with_for_update(of=Post)
     return by_reference(query, by_id)
@@ -233,7 +242,7 @@ def published_posts(viewer, *, profiles=False):
     return published_select(viewer is not None, profiles)
 
 
-@cache
+@built_once
 def published_select(signed_in, profiles):
     return base_posts_query(signed_in, False, profiles).where(Post.status == "published")
 
@@ -249,7 +258,7 @@ def draft_posts(viewer):
 def filter_posts(query, **filters):
     """`query` narrowed by the filters given (author, category, tag, favorited_by:
     None means not given); returns (query, params). Made once per query and set
-    of filters (listing.derived), the values being parameters."""
+    of filters (statement_cache.derived), the values being parameters."""
     given = tuple(sorted(name for name, value in filters.items() if value is not None))
     if not given:
         return query, {}
@@ -391,10 +400,10 @@ def reload(post, viewer, *, profiles=False):
     """The post as a row, with counts and flags computed after this request's writes."""
     db.session.flush()
     params = {"reference": post.id, **viewer_params(viewer)}
-    return read_rows(post_to_read(viewer is not None, True, profiles), params).one()
+    return read_rows(read_select(viewer is not None, True, profiles), params).one()
 
 
-@cache
+@built_once
 def feed(*, profiles=False):
     """Published posts by the authors the viewer follows, built once per process:
     the viewer is the `viewer_params` parameter."""
