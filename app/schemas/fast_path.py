@@ -1,7 +1,8 @@
 """The fast path: the hot output schemas' dumps, written out by hand.
 
-A page of 20 posts took marshmallow about 650 us to dump, more than its query
-(STACK.md: a hand-written dict, about 55 us). So the schemas a list or a
+marshmallow's dump of a page of 20 posts costs more than its query: 2.0 ms
+against 0.39 ms for `post_list_item` here (timeit, best of 5, same 20 read
+rows from PostgreSQL, on a busy 2-core machine). So the schemas a list or a
 single post is answered with name one function here as their `fast_dump`
 (app/schemas/base.py, `OutputSchema.dump`), and the function builds the same
 dict from a read row (app/services/posts.py: a post with its author and
