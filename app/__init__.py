@@ -33,6 +33,7 @@ from app.ops.docs import blp as docs_blp
 from app.ops.health import blp as health_blp
 from app.ops.metrics import blp as metrics_blp
 from app.ops.metrics import init_metrics
+from app.schemas import problems  # noqa: F401  (the spec names its schemas: core/openapi.py)
 from app.tasks import init_celery
 from config import Config, load_config
 

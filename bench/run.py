@@ -269,7 +269,8 @@ def deep_cursor(env, database, page):
     os.environ.update({k: env[k] for k in ("APP_ENV", "DATABASE_URL", "TRUSTED_HOSTS", *SECRETS)})
     from app import create_app
     from app.api.posts import POST_SORTS
-    from app.core.pagination import Sort, encode_cursor
+    from app.core.paging import encode_cursor
+    from app.services.listing import Sort
 
     app = create_app()
     with psycopg.connect(database) as conn:

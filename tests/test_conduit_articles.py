@@ -16,6 +16,7 @@ from tests.conduit_helpers import (
     write_article,
 )
 from tests.content_helpers import create_post, sign_up
+from tests.sql_helpers import engine_events, sent_statements
 
 
 @pytest.fixture
@@ -111,6 +112,31 @@ def test_list_is_newest_first_without_bodies_with_the_total_count(client, jake):
     assert set(listing["articles"][0]) == LIST_ITEM_FIELDS
     rest = get_ok(client, "/articles?limit=2&offset=2")
     assert ([a["title"] for a in rest["articles"]], rest["articlesCount"]) == (["Article 0"], 3)
+
+
+@pytest.mark.parametrize("path", ["/articles?limit=2&offset=2", "/articles/feed?limit=2&offset=2"])
+def test_an_offset_page_finds_its_ids_before_computing_columns(app, client, jake, path):
+    """The OFFSET skips rows of a select of ids alone: the author, tags and counts
+    (correlated subqueries) are computed for the page's rows, not the skipped ones."""
+    writer = signed_up(client, "writer")
+    assert client.post(f"{API}/profiles/writer/follow", headers=jake).status_code == 200
+    for i in range(3):
+        write_article(client, writer, title=f"Article {i}")
+    with engine_events(app, "before_cursor_execute") as calls:
+        assert [a["title"] for a in get_ok(client, path, jake)["articles"]] == ["Article 0"]
+    (page,) = [sql for sql in sent_statements(calls) if "OFFSET" in sql]
+    offset_select = enclosing_parentheses(page, page.index("OFFSET"))
+    assert re.match(r"SELECT \w+\.id \nFROM posts( AS \w+)? \nWHERE", offset_select), page
+
+
+def enclosing_parentheses(sql, position):
+    """The text inside the innermost parentheses around `position` ("" at the top level)."""
+    depth = 0
+    for start in range(position, -1, -1):
+        depth += {")": 1, "(": -1}.get(sql[start], 0)
+        if depth < 0:
+            return sql[start + 1 : position]
+    return ""
 
 
 def test_list_leaves_out_drafts(client, jake, make_user, login):

@@ -1,9 +1,10 @@
 """DESIGN.md's layer rules hold: import-linter checks the contracts in pyproject.toml.
 
 Blueprints never import each other; services never import blueprints or
-schemas; models never import services, blueprints or schemas; core never
-imports a blueprint. A change that breaks one fails here with the import
-chain that broke it.
+schemas, directly or through another module; models never import services,
+blueprints or schemas; core never imports a blueprint, a service or a schema
+(the exceptions are named in pyproject.toml). A change that breaks one fails
+here with the import chain that broke it.
 """
 
 import subprocess

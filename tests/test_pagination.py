@@ -5,7 +5,7 @@ import re
 import pytest
 from flask import request, url_for
 
-from app.core.pagination import link_header
+from app.core.paging import link_header
 
 
 @pytest.fixture

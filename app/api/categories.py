@@ -7,12 +7,14 @@ from werkzeug.exceptions import Conflict, NotFound
 from app.api import blp
 from app.core.conditional import cacheable, check_if_match, etagged, if_match, versioned
 from app.core.idempotency import idempotent_create
-from app.core.pagination import PaginationArgs, page_of, paginate, sort_field
+from app.core.paging import paginate
 from app.core.permissions import auth_required
 from app.extensions import db
 from app.models import Category
+from app.schemas.pagination import PaginationArgs, page_of, sort_field
 from app.schemas.post import CategoryCreateSchema, CategorySchema, CategoryUpdateSchema
 from app.services import categories
+from app.services.listing import Listing
 
 CATEGORY_SORTS = {"name": Category.name, "created_at": Category.created_at}
 
@@ -37,9 +39,7 @@ def name_taken(error):
 @blp.response(200, page_of(CategorySchema))
 def list_categories(args):
     """Categories with their counts of published posts."""
-    return paginate(
-        categories.categories_query(), args, sorts=CATEGORY_SORTS, id_column=Category.id
-    )
+    return paginate(Listing(categories.categories_query(), Category.id, CATEGORY_SORTS), args)
 
 
 @blp.route("/categories", methods=["POST"])

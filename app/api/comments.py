@@ -10,12 +10,14 @@ from app.api.posts import post_or_404
 from app.core.conditional import cacheable, check_if_match, etagged, if_match, versioned
 from app.core.idempotency import idempotent_create
 from app.core.openapi import problems
-from app.core.pagination import PaginationArgs, page_of, paginate, sort_field
+from app.core.paging import paginate
 from app.core.permissions import auth_optional, auth_required, ensure_can_modify, viewer
 from app.extensions import db
 from app.models import Comment
+from app.schemas.pagination import PaginationArgs, page_of, sort_field
 from app.schemas.post import CommentSchema, CommentWriteSchema
 from app.services import comments
+from app.services.listing import Listing
 
 COMMENT_SORTS = {"created_at": Comment.created_at}
 
@@ -38,7 +40,7 @@ def comment_or_404(comment_id, *, for_update=False):
 def list_comments(args, reference):
     """A post's comments, oldest first."""
     post = post_or_404(reference)
-    return paginate(comments.comments_on(post), args, sorts=COMMENT_SORTS, id_column=Comment.id)
+    return paginate(Listing(comments.comments_on(post), Comment.id, COMMENT_SORTS), args)
 
 
 @blp.route("/posts/<reference>/comments", methods=["POST"])

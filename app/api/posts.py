@@ -11,20 +11,15 @@ from app.api import blp
 from app.core.conditional import cacheable, check_if_match, etagged, if_match, versioned
 from app.core.idempotency import idempotent_create
 from app.core.openapi import problems
-from app.core.pagination import PaginationArgs, Sort, page_of, paginate, sort_field
+from app.core.paging import paginate
 from app.core.permissions import auth_optional, auth_required, ensure_can_modify, viewer
 from app.extensions import db
-from app.models import POST_STATUSES, Post
+from app.models import POST_STATUSES
 from app.schemas.fields import text
+from app.schemas.pagination import PaginationArgs, page_of, sort_field
 from app.schemas.post import PostCreateSchema, PostListItemSchema, PostSchema, PostUpdateSchema
-from app.services import counters, posts
-
-POST_SORTS = {"published_at": Post.published_at, "created_at": Post.created_at, "title": Post.title}
-# Drafts have no published_at: their "published_at" order is creation order.
-DRAFT_SORTS = {**POST_SORTS, "published_at": Post.created_at}
-
-
-LIST_FILTERS = ("author", "category", "tag", "favorited_by")
+from app.services import posts
+from app.services.posts import LIST_FILTERS, POST_SORTS
 
 
 class PostListArgs(PaginationArgs):
@@ -53,23 +48,20 @@ def category_must_exist():
         raise ValidationError("No such category.", "category") from None
 
 
-def post_or_404(reference, *, for_update=False):
-    post = posts.find_post(reference, viewer(), for_update=for_update)
+def post_or_404(reference):
+    """The post as a read row (what responses are made of)."""
+    return found(posts.read_post(reference, viewer()))
+
+
+def post_to_change_or_404(reference):
+    """The ORM post, locked, for a view that changes or deletes it."""
+    return found(posts.post_to_change(reference, viewer()))
+
+
+def found(post):
     if post is None:
         raise NotFound("No such post.")
     return post
-
-
-def list_query(args, user):
-    """The posts query for these filters, its parameters, and the sort names that apply."""
-    if args["status"] == "draft":
-        if user is None:
-            raise Unauthorized("Listing drafts needs a token.")
-        query, sorts = posts.draft_posts(user), DRAFT_SORTS
-    else:
-        query, sorts = posts.published_posts(user), POST_SORTS
-    query, params = posts.filter_posts(query, **{k: args.get(k) for k in LIST_FILTERS})
-    return query, {**params, **posts.viewer_params(user)}, sorts
 
 
 @blp.route("/posts")
@@ -80,20 +72,12 @@ def list_query(args, user):
 def list_posts(args):
     """List published posts (or drafts), filtered, searched and paginated."""
     user = viewer()
-    query, params, sorts = list_query(args, user)
-    if "q" in args:
-        query, rank = posts.search(query, args["q"])
-        query = posts.with_rank(query, rank)
-        if args["sort"] is None:
-            relevance = Sort("relevance", (rank, sorts["published_at"]), descending=True)
-            return paginate(
-                query, args, id_column=Post.id, sort=relevance, key_of=posts.rank_key, params=params
-            )
-    args["sort"] = args["sort"] or "-published_at"
-    # Every published post, unfiltered: the maintained counter is the exact total.
-    unfiltered = args["status"] == "published" and not {*LIST_FILTERS, "q"} & args.keys()
-    counter = counters.PUBLISHED_LIST if unfiltered else None
-    return paginate(query, args, sorts=sorts, id_column=Post.id, counter=counter, params=params)
+    drafts = args["status"] == "draft"
+    if drafts and user is None:
+        raise Unauthorized("Listing drafts needs a token.")
+    filters = {name: args.get(name) for name in LIST_FILTERS}
+    rows = posts.post_listing(user, drafts=drafts, words=args.get("q"), **filters)
+    return paginate(rows, args)
 
 
 @blp.route("/posts", methods=["POST"])
@@ -127,7 +111,7 @@ def get_post(reference):
 @blp.response(200, PostSchema)
 def update_post(changes, reference):
     """Edit a post (its author or an editor); honours If-Match."""
-    post = post_or_404(reference, for_update=True)
+    post = post_to_change_or_404(reference)
     ensure_can_modify(current_user, post.author_id)
     check_if_match(post)
     with category_must_exist():
@@ -143,7 +127,7 @@ def update_post(changes, reference):
 @blp.response(204)
 def delete_post(reference):
     """Delete a post with its comments and favourites (its author or an editor)."""
-    post = post_or_404(reference, for_update=True)
+    post = post_to_change_or_404(reference)
     ensure_can_modify(current_user, post.author_id)
     check_if_match(post)
     posts.delete_post(post)
@@ -178,5 +162,4 @@ def unfavorite_post(reference):
 @blp.response(200, page_of(PostListItemSchema))
 def feed(args):
     """Published posts by the authors the caller follows, newest first."""
-    params = posts.viewer_params(current_user)
-    return paginate(posts.feed(), args, sorts=POST_SORTS, id_column=Post.id, params=params)
+    return paginate(posts.feed_listing(current_user), args)

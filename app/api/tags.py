@@ -1,10 +1,12 @@
 """Tags, most used first."""
 
 from app.api import blp
-from app.core.pagination import PaginationArgs, page_of, paginate, sort_field
+from app.core.paging import paginate
 from app.models import Tag
+from app.schemas.pagination import PaginationArgs, page_of, sort_field
 from app.schemas.post import TagSchema
 from app.services import tags
+from app.services.listing import Listing
 
 TAG_SORT_NAMES = ("posts_count", "name")
 
@@ -19,4 +21,4 @@ class TagListArgs(PaginationArgs):
 def list_tags(args):
     """Tags of published posts with their counts, most used first."""
     query, sorts = tags.tags_with_counts()
-    return paginate(query, args, sorts=sorts, id_column=Tag.id)
+    return paginate(Listing(query, Tag.id, sorts), args)

@@ -6,10 +6,11 @@ from werkzeug.exceptions import Conflict, NotFound
 from app.api import blp
 from app.core.conditional import cacheable
 from app.core.openapi import problems
-from app.core.pagination import PaginationArgs, page_of, paginate, sort_field
+from app.core.paging import paginate
 from app.core.permissions import auth_optional, auth_required, viewer
 from app.extensions import db
 from app.models import User
+from app.schemas.pagination import PaginationArgs, page_of, sort_field
 from app.schemas.user import (
     AdminUserUpdateSchema,
     OwnUserSchema,
@@ -17,6 +18,7 @@ from app.schemas.user import (
     UserListQuerySchema,
 )
 from app.services import accounts, users
+from app.services.listing import Listing
 
 LAST_ADMIN = "This is the last active admin: make another admin first."
 USER_SORTS = {"username": User.username, "created_at": User.created_at}
@@ -45,7 +47,7 @@ def list_users(args):
     """List accounts (admin): filter by role, active flag or a search string."""
     filters = {name: args[name] for name in ("role", "is_active", "q") if name in args}
     query = accounts.users_query(current_user, **filters)
-    return paginate(query, args, sorts=USER_SORTS, id_column=User.id)
+    return paginate(Listing(query, User.id, USER_SORTS), args)
 
 
 @blp.route("/users/<username>")
@@ -105,7 +107,7 @@ def unfollow(username):
 def followers(args, username):
     """Who follows this user."""
     query = users.followers_of(user_or_404(username), viewer())
-    return paginate(query, args, sorts=USER_SORTS, id_column=User.id)
+    return paginate(Listing(query, User.id, USER_SORTS), args)
 
 
 @blp.route("/users/<username>/following")
@@ -115,4 +117,4 @@ def followers(args, username):
 def following(args, username):
     """Whom this user follows."""
     query = users.followed_by(user_or_404(username), viewer())
-    return paginate(query, args, sorts=USER_SORTS, id_column=User.id)
+    return paginate(Listing(query, User.id, USER_SORTS), args)

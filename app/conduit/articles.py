@@ -9,8 +9,7 @@ made by either blueprint keep working.
 from flask_jwt_extended import current_user
 
 from app.conduit import blp
-from app.conduit.lookup import article_or_404
-from app.conduit.paging import counted_window
+from app.conduit.lookup import article_or_404, article_to_change_or_404
 from app.conduit.schemas import (
     ConduitArticleListArgsSchema,
     ConduitArticleListResponseSchema,
@@ -22,21 +21,16 @@ from app.conduit.schemas import (
 from app.core.openapi import problems
 from app.core.permissions import auth_optional, auth_required, ensure_can_modify, viewer
 from app.extensions import db
-from app.models import Post
-from app.services import counters, posts
-
-NEWEST_FIRST = (Post.published_at.desc(), Post.id.desc())
+from app.services import posts
 
 
 def article(post):
     return {"article": post}
 
 
-def article_page(query, args, user, counter=None, params=None):
-    params = {**(params or {}), **posts.viewer_params(user)}
-    page, total = counted_window(
-        query, args, *NEWEST_FIRST, id_column=Post.id, counter=counter, params=params
-    )
+def article_page(rows, args):
+    """Conduit's page: `limit` rows from `offset`, with the count of every match."""
+    page, total = rows.window(args["offset"], args["limit"])
     return {"articles": page, "articles_count": total}
 
 
@@ -46,13 +40,9 @@ def article_page(query, args, user, counter=None, params=None):
 @blp.response(200, ConduitArticleListResponseSchema)
 def list_articles(args):
     """Published articles, newest first, by tag, author or a user's favourites."""
-    user = viewer()
     filters = {"tag": args.get("tag"), "author": args.get("author")}
     filters["favorited_by"] = args.get("favorited")
-    query, params = posts.filter_posts(posts.published_posts(user, profiles=True), **filters)
-    # Every published article: the maintained counter is the exact total.
-    counter = None if params else counters.PUBLISHED_LIST
-    return article_page(query, args, user, counter, params)
+    return article_page(posts.article_listing(viewer(), **filters), args)
 
 
 @blp.route("/articles/feed")
@@ -61,7 +51,7 @@ def list_articles(args):
 @blp.response(200, ConduitArticleListResponseSchema)
 def feed(args):
     """Published articles by the users the caller follows, newest first."""
-    return article_page(posts.feed(profiles=True), args, current_user)
+    return article_page(posts.feed_listing(current_user, profiles=True), args)
 
 
 @blp.route("/articles", methods=["POST"])
@@ -91,7 +81,7 @@ def get_article(slug):
 @problems(403)
 def update_article(data, slug):
     """Edit an article (its author or an editor); the slug stays as it was."""
-    post = article_or_404(slug, current_user, for_update=True)
+    post = article_to_change_or_404(slug, current_user)
     ensure_can_modify(current_user, post.author_id)
     posts.update_post(post, data["article"])
     db.session.commit()
@@ -104,7 +94,7 @@ def update_article(data, slug):
 @problems(403)
 def delete_article(slug):
     """Delete an article with its comments and favourites (its author or an editor)."""
-    post = article_or_404(slug, current_user, for_update=True)
+    post = article_to_change_or_404(slug, current_user)
     ensure_can_modify(current_user, post.author_id)
     posts.delete_post(post)
     db.session.commit()

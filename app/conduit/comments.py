@@ -5,7 +5,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.conduit import blp
 from app.conduit.lookup import article_or_404, comment_or_404, comments_shown
-from app.conduit.paging import window
 from app.conduit.schemas import (
     ConduitCommentListResponseSchema,
     ConduitCommentResponseSchema,
@@ -16,6 +15,7 @@ from app.core.permissions import auth_optional, auth_required, ensure_can_modify
 from app.extensions import db
 from app.models import Comment
 from app.services import comments
+from app.services.listing import window
 
 # Conduit's comment list has no paging; past this many, the oldest are shown.
 MAX_COMMENTS = 500

@@ -18,9 +18,18 @@ def comments_shown(items, user):
     return items
 
 
-def article_or_404(slug, user, *, for_update=False):
-    """The published post with this slug (not a draft, and not looked up by id)."""
-    post = posts.find_post(slug, user, for_update=for_update, profiles=True)
+def article_or_404(slug, user):
+    """The published post with this slug (not a draft, and not looked up by id), as
+    a read row with its author's profile."""
+    return published_article(posts.read_post(slug, user, profiles=True), slug)
+
+
+def article_to_change_or_404(slug, user):
+    """The same article as an ORM Post, locked, for a view that changes or deletes it."""
+    return published_article(posts.post_to_change(slug, user), slug)
+
+
+def published_article(post, slug):
     if post is None or post.slug != slug or post.status != "published":
         raise NotFound("No such article.")
     return post

@@ -11,9 +11,10 @@ OpenAPI document, beside /api/v1's `Post` or `Comment`.
 
 from marshmallow import Schema, fields, pre_load, validate
 
-from app.core.pagination import MAX_PER_PAGE
-from app.schemas.base import InputSchema, RowSchema
+from app.schemas import fast_path
+from app.schemas.base import InputSchema, OutputSchema
 from app.schemas.fields import UTCDateTime, text
+from app.schemas.pagination import MAX_PER_PAGE
 from app.schemas.post import (
     CommentWriteSchema,
     PostCreateSchema,
@@ -129,7 +130,7 @@ class ConduitArticleListArgsSchema(ConduitFeedArgsSchema):
 # Responses
 
 
-class ConduitProfileSchema(RowSchema):
+class ConduitProfileSchema(OutputSchema):
     username = fields.String(required=True)
     bio = fields.String(required=True, allow_none=True)
     image = fields.String(required=True, allow_none=True)
@@ -148,7 +149,9 @@ class ConduitUserSchema(Schema):
     image = fields.String(required=True, allow_none=True, attribute="account.image")
 
 
-class ConduitArticleListItemSchema(RowSchema):
+class ConduitArticleListItemSchema(OutputSchema):
+    fast_dump = staticmethod(fast_path.conduit_article_list_item)
+
     slug = fields.String(required=True)
     title = fields.String(required=True)
     description = NeverNull(required=True, attribute="summary")
@@ -163,10 +166,12 @@ class ConduitArticleListItemSchema(RowSchema):
 
 
 class ConduitArticleSchema(ConduitArticleListItemSchema):
+    fast_dump = staticmethod(fast_path.conduit_article)
+
     body = fields.String(required=True)
 
 
-class ConduitCommentSchema(RowSchema):
+class ConduitCommentSchema(OutputSchema):
     id = fields.Integer(required=True)
     created_at = timestamp("created_at", "createdAt")
     updated_at = timestamp("updated_at", "updatedAt")
@@ -180,7 +185,7 @@ ConduitArticleResponseSchema = envelope("ConduitArticleResponse", "article", Con
 ConduitCommentResponseSchema = envelope("ConduitCommentResponse", "comment", ConduitCommentSchema)
 
 
-class ConduitArticleListResponseSchema(RowSchema):
+class ConduitArticleListResponseSchema(OutputSchema):
     articles = fields.List(fields.Nested(ConduitArticleListItemSchema), required=True)
     articles_count = fields.Integer(
         required=True,
@@ -189,7 +194,7 @@ class ConduitArticleListResponseSchema(RowSchema):
     )
 
 
-class ConduitCommentListResponseSchema(RowSchema):
+class ConduitCommentListResponseSchema(OutputSchema):
     comments = fields.List(fields.Nested(ConduitCommentSchema), required=True)
 
 

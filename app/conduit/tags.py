@@ -1,10 +1,10 @@
 """Conduit tags: the names of the most used tags."""
 
 from app.conduit import blp
-from app.conduit.paging import window
 from app.conduit.schemas import ConduitTagListResponseSchema
 from app.models import Tag
 from app.services import tags
+from app.services.listing import window
 
 # Conduit's list has no paging; it feeds a "popular tags" box, so it is bounded.
 MAX_TAGS = 100

@@ -14,7 +14,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from webargs.multidictproxy import MultiDictProxy
 
 from app.core.errors import http_exception_to_problem
-from app.core.openapi import FolioSpecPlugin, ProblemSchema, nul_free
+from app.core.openapi import PROBLEM_SCHEMA, FolioSpecPlugin, nul_free
 
 
 class QueryArgs(MultiDictProxy):
@@ -71,7 +71,7 @@ class Blueprint(SmorestBlueprint):
 
 
 class FolioApi(Api):
-    ERROR_SCHEMA = ProblemSchema
+    ERROR_SCHEMA = PROBLEM_SCHEMA
     # No catch-all "default" response: each operation lists the statuses it
     # can answer, so a client (and Schemathesis) can trust the list.
     DEFAULT_ERROR_RESPONSE_NAME = None

@@ -23,8 +23,8 @@ endpoint declares only the responses that are its own:
   before the app sees it: an over-long request line (414) or over-large
   headers (431). Those answers are problem details in every blueprint (the
   server knows no dialect).
-- an input string may not hold NUL (`InputSchema` refuses it): every free
-  string of an input schema says so (`nul_free`).
+- an input string may not hold NUL (`InputSchema` refuses it, and says so
+  with `REFUSES_NUL`): every free string of an input schema says so (`nul_free`).
 
 Errors are RFC 9457 problem details (`application/problem+json`), so the
 response components here replace flask-smorest's own (which say
@@ -41,7 +41,7 @@ from http import HTTPStatus
 
 from apispec import BasePlugin
 from flask_smorest import Blueprint
-from marshmallow import INCLUDE, Schema, fields
+from marshmallow import fields
 
 from app.core.rate_limits import UNLIMITED_PREFIXES
 
@@ -70,31 +70,10 @@ URL_PATTERN = (
 PROBLEM_MIMETYPE = "application/problem+json"
 
 
-class ProblemSchema(Schema):
-    """RFC 9457 problem details, the body of every error response.
-
-    Problem types may add members (readiness adds `checks`), so unknown
-    members are allowed.
-    """
-
-    class Meta:
-        unknown = INCLUDE
-
-    type = fields.String(required=True, metadata={"example": "about:blank"})
-    title = fields.String(required=True, metadata={"description": "The status's phrase"})
-    status = fields.Integer(required=True, metadata={"description": "The HTTP status"})
-    detail = fields.String(required=True)
-    request_id = fields.String(required=True, allow_none=True)
-    errors = fields.Dict(
-        metadata={"description": "Field errors (422 only), nested like the request"}
-    )
-
-
-class ServerProblemSchema(ProblemSchema):
-    """Problem details from the HTTP server in front of the app (414, 431): it answers
-    before the app sees the request, so there may be no request id."""
-
-    request_id = fields.String(allow_none=True)
+# The problem-details schemas, by their names in marshmallow's class registry
+# (app/schemas/problems.py): core imports no schemas, and apispec resolves a name.
+PROBLEM_SCHEMA = "ProblemSchema"
+SERVER_PROBLEM_SCHEMA = "ServerProblemSchema"
 
 
 def string_header(description, **schema):
@@ -164,7 +143,7 @@ WRITE_METHODS = ("post", "put", "patch", "delete")
 BODY_METHODS = ("post", "put", "patch")
 
 
-def problem_component(description, headers, *, schema=ProblemSchema, media_type=PROBLEM_MIMETYPE):
+def problem_component(description, headers, *, schema=PROBLEM_SCHEMA, media_type=PROBLEM_MIMETYPE):
     return {
         "description": description,
         "content": {media_type: {"schema": schema}},
@@ -176,7 +155,7 @@ def server_problem_component(description):
     """A problem the HTTP server answers itself: no X-Request-ID promised."""
     return {
         "description": f"{description} Answered by the HTTP server in front of the app.",
-        "content": {PROBLEM_MIMETYPE: {"schema": ServerProblemSchema}},
+        "content": {PROBLEM_MIMETYPE: {"schema": SERVER_PROBLEM_SCHEMA}},
     }
 
 
@@ -229,11 +208,9 @@ def nul_free(converter, field, ret):
     rule as a pattern in place of its format. Output schemas describe what is
     sent: no rule there.
     """
-    from app.schemas.base import InputSchema  # schemas import the core, not the reverse
-
     if not isinstance(field, fields.String) or field.dump_only:
         return {}
-    if "enum" in ret or not isinstance(field.root, InputSchema):
+    if "enum" in ret or not getattr(field.root, "REFUSES_NUL", False):
         return {}
     # `type` inside `not`: a pattern alone holds for any non-string (null), which
     # `not` would then refuse.

@@ -28,14 +28,20 @@ class UTCDateTime(fields.DateTime):
         self.timespec = timespec
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        if value.tzinfo is not UTC:
-            value = value.astimezone(UTC)
-        if self.timespec == "auto":
-            return orjson.dumps(value, option=IN_UTC)[1:-1].decode()
-        seconds = orjson.dumps(value, option=IN_UTC_TO_SECONDS)[1:-2].decode()
-        return f"{seconds}.{value.microsecond // 1000:03d}Z"
+        return utc_text(value, self.timespec)
+
+
+def utc_text(value, timespec="auto"):
+    """A datetime as UTCDateTime writes it (None stays None): the field and the
+    fast path (app/schemas/fast_path.py) share this one formatting."""
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    if timespec == "auto":
+        return orjson.dumps(value, option=IN_UTC)[1:-1].decode()
+    seconds = orjson.dumps(value, option=IN_UTC_TO_SECONDS)[1:-2].decode()
+    return f"{seconds}.{value.microsecond // 1000:03d}Z"
 
 
 def text(max_length, *, min_length=0, **kwargs):

@@ -5,7 +5,8 @@ import re
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from app.models import POST_STATUSES
-from app.schemas.base import InputSchema, RowSchema
+from app.schemas import fast_path
+from app.schemas.base import InputSchema, OutputSchema
 from app.schemas.fields import UTCDateTime, text
 
 MAX_TAGS = 10
@@ -56,7 +57,7 @@ class TagList(fields.List):
         return list(dict.fromkeys(normalised_tag(name) for name in names))
 
 
-class AuthorSchema(RowSchema):
+class AuthorSchema(OutputSchema):
     """The short form of a user, embedded in posts and comments."""
 
     id = fields.Integer()
@@ -72,7 +73,7 @@ class CategorySchema(Schema):
     posts_count = fields.Integer(dump_only=True, metadata={"description": "Published posts"})
 
 
-class CategorySummarySchema(RowSchema):
+class CategorySummarySchema(OutputSchema):
     id = fields.Integer()
     name = fields.String()
     slug = fields.String()
@@ -122,7 +123,9 @@ class PostUpdateSchema(PostCreateSchema):
     status = fields.String(validate=validate.OneOf(POST_STATUSES))
 
 
-class PostListItemSchema(RowSchema):
+class PostListItemSchema(OutputSchema):
+    fast_dump = staticmethod(fast_path.post_list_item)
+
     id = fields.Integer()
     slug = fields.String()
     title = fields.String()
@@ -140,6 +143,8 @@ class PostListItemSchema(RowSchema):
 
 
 class PostSchema(PostListItemSchema):
+    fast_dump = staticmethod(fast_path.post)
+
     body = fields.String()
 
 

@@ -6,7 +6,6 @@ list costs one statement whatever its length. Writes work on the ORM Post.
 """
 
 import re
-from functools import cache
 
 from sqlalchemy import (
     BigInteger,
@@ -31,12 +30,13 @@ from sqlalchemy.types import String, TypeDecorator
 from app.core.clock import utcnow
 from app.core.database import insert_ignoring_duplicates, json_object
 from app.core.numbers import whole_number
-from app.core.pagination import derived, read_rows
 from app.extensions import db
 from app.models import Category, Comment, Favorite, Follow, Post, Tag, User, post_tags
 from app.models.post import SEARCH_VECTOR
 from app.services import counters
+from app.services.listing import Listing, Sort, attribute_values, read_rows
 from app.services.slugs import add_with_unique_slug
+from app.services.statement_cache import built_once, derived
 from app.services.tags import tags_named
 
 MAX_ID = 2**31 - 1  # ids are INTEGER: a larger one names nothing (and would not bind)
@@ -145,14 +145,15 @@ def posts_query(viewer, *, body=False, profiles=False):
     Category instances (and a selectinload round trip for tags) costing more than
     the database work. The author and category come as JSON objects (dicts), so
     the select needs none of the ORM's row processing and runs on the connection
-    (`pagination.read_rows`). A row reads like a Post (`row.title`,
-    `row.tag_names`), so views and schemas do not care which they get. Writes load
-    the ORM Post (`find_post(..., for_update=True)`) and answer with `reload`.
+    (`listing.read_rows`). Every read of a post answers with such a row (a list,
+    `read_post`, `reload`); writes load the ORM Post (`post_to_change`) and
+    answer with `reload`.
 
     The select is built once per process for each shape (signed in or not, with
-    the body or not; building it took about 0.3 ms a request), and so are the
-    statements made from it (see pagination.derived): the viewer's id is a
-    parameter, `viewer_params(viewer)`, given when the statement runs.
+    the body or not), and so are the statements made from it: see
+    app/services/statement_cache.py for why and what it buys. The viewer's id
+    is therefore a parameter, `viewer_params(viewer)`, given when the statement
+    runs (by this module: a listing carries its params).
     `profiles` gives each author as a profile (`author(profile=True)`), so a page of
     Conduit articles needs no second query for its authors.
     """
@@ -164,7 +165,7 @@ def viewer_params(viewer):
     return {} if viewer is None else {VIEWER_ID: viewer.id}
 
 
-@cache
+@built_once
 def base_posts_query(signed_in, body, profiles=False):
     columns = [
         *POST_FIELDS,
@@ -177,7 +178,7 @@ def base_posts_query(signed_in, body, profiles=False):
         favorited(signed_in=signed_in).label("favorited"),
     ]
     # Outer join: a post without a category is still listed. (Page mode's id
-    # subquery leaves both joins out: pagination.ids_of.)
+    # subquery leaves both joins out: listing.ids_of.)
     return (
         select(*columns)
         .outerjoin(User, User.id == Post.author_id)
@@ -191,24 +192,32 @@ def can_see(viewer, post):
     return viewer is not None and (viewer.id == post.author_id or viewer.has_role("editor"))
 
 
-def find_post(reference, viewer, *, for_update=False, profiles=False):
-    """The post with this id or slug that `viewer` may see, or None.
-
-    A read gives a row with the body (see posts_query); `for_update` gives the ORM
-    Post, locked on PostgreSQL, for a view that changes it.
-    """
-    by_id = reference.isascii() and reference.isdigit()  # "³".isdigit() is True too
-    post_id = whole_number(reference, MAX_ID) if by_id else None
-    if by_id and post_id is None:
+def read_post(reference, viewer, *, profiles=False):
+    """The post with this id or slug that `viewer` may see, as a read row with the
+    body (see posts_query), or None."""
+    by_id, value = parse_reference(reference)
+    if value is None:
         return None
-    params = {"reference": post_id if by_id else reference}
-    if for_update:
-        result = db.session.execute(post_to_change(by_id), params).scalars()
-    else:
-        params.update(viewer_params(viewer))
-        result = read_rows(post_to_read(viewer is not None, by_id, profiles), params)
-    post = result.one_or_none()
+    params = {"reference": value, **viewer_params(viewer)}
+    post = read_rows(read_select(viewer is not None, by_id, profiles), params).one_or_none()
     return post if post is not None and can_see(viewer, post) else None
+
+
+def post_to_change(reference, viewer):
+    """The ORM Post with this id or slug that `viewer` may see, locked on PostgreSQL
+    and with its tags loaded, for a view that changes it; or None."""
+    by_id, value = parse_reference(reference)
+    if value is None:
+        return None
+    post = db.session.execute(change_select(by_id), {"reference": value}).scalar_one_or_none()
+    return post if post is not None and can_see(viewer, post) else None
+
+
+def parse_reference(reference):
+    """(by id?, the value to look for): an all-digit reference is an id (None when
+    no id can be that large), anything else a slug."""
+    by_id = reference.isascii() and reference.isdigit()  # "³".isdigit() is True too
+    return by_id, (whole_number(reference, MAX_ID) if by_id else reference)
 
 
 def by_reference(query, by_id):
@@ -216,13 +225,13 @@ def by_reference(query, by_id):
     return query.where(column == bindparam("reference"))
 
 
-@cache
-def post_to_read(signed_in, by_id, profiles=False):
+@built_once
+def read_select(signed_in, by_id, profiles=False):
     return by_reference(base_posts_query(signed_in, True, profiles), by_id)
 
 
-@cache
-def post_to_change(by_id):
+@built_once
+def change_select(by_id):
     # Tags loaded up front: replacing the collection needs the old one.
     query = select(Post).options(selectinload(Post.tags)).with_for_update(of=Post)
     return by_reference(query, by_id)
@@ -233,7 +242,7 @@ def published_posts(viewer, *, profiles=False):
     return published_select(viewer is not None, profiles)
 
 
-@cache
+@built_once
 def published_select(signed_in, profiles):
     return base_posts_query(signed_in, False, profiles).where(Post.status == "published")
 
@@ -249,7 +258,7 @@ def draft_posts(viewer):
 def filter_posts(query, **filters):
     """`query` narrowed by the filters given (author, category, tag, favorited_by:
     None means not given); returns (query, params). Made once per query and set
-    of filters (pagination.derived), the values being parameters."""
+    of filters (statement_cache.derived), the values being parameters."""
     given = tuple(sorted(name for name, value in filters.items() if value is not None))
     if not given:
         return query, {}
@@ -319,19 +328,82 @@ def with_rank(query, rank):
     return query.add_columns(rank.label("rank"))
 
 
-def rank_key(post, _sort):
-    """Cursor values for the relevance order: rank, then publication date."""
-    return [post.rank, post.published_at]
+def rank_key(post, sort):
+    """Cursor values for the relevance order (rank, then publication date), or the
+    sort columns' for any other order of a search."""
+    if sort.name == RELEVANCE:
+        return [post.rank, post.published_at]
+    return attribute_values(post, sort)
+
+
+POST_SORTS = {"published_at": Post.published_at, "created_at": Post.created_at, "title": Post.title}
+# Drafts have no published_at: their "published_at" order is creation order.
+DRAFT_SORTS = {**POST_SORTS, "published_at": Post.created_at}
+LIST_FILTERS = ("author", "category", "tag", "favorited_by")
+RELEVANCE = "relevance"
+
+
+def post_listing(viewer, *, drafts=False, words=None, **filters):
+    """The posts a list shows, ready to page (listing.Listing): published posts, or
+    the drafts `viewer` may list; narrowed by `filters` (LIST_FILTERS, None for not
+    given) and by a search for `words`, which orders by relevance unless the
+    client sorts.
+
+    Every published post, unfiltered, has a maintained count: the list's exact
+    total, read instead of counted.
+    """
+    sorts = DRAFT_SORTS if drafts else POST_SORTS
+    query = draft_posts(viewer) if drafts else published_posts(viewer)
+    query, params = filter_posts(query, **filters)
+    unfiltered = not drafts and not params
+    params.update(viewer_params(viewer))
+    newest_first = Sort.parse("-published_at", sorts)
+    if words is not None:
+        query, rank = search(query, words)
+        relevance = Sort(RELEVANCE, (rank, sorts["published_at"]), descending=True)
+        query = with_rank(query, rank)
+        return Listing(
+            query, Post.id, sorts, default_sort=relevance, params=params, sort_values=rank_key
+        )
+    counter = counters.PUBLISHED_LIST if unfiltered else None
+    return Listing(query, Post.id, sorts, default_sort=newest_first, counter=counter, params=params)
+
+
+def feed_listing(viewer, *, profiles=False):
+    """Published posts by the authors `viewer` follows, ready to page."""
+    return Listing(
+        feed(profiles=profiles),
+        Post.id,
+        POST_SORTS,
+        default_sort=Sort.parse("-published_at", POST_SORTS),
+        params=viewer_params(viewer),
+    )
+
+
+def article_listing(viewer, **filters):
+    """Conduit's articles (published posts, authors as profiles), newest first,
+    narrowed by `filters` (tag, author, favorited_by); the maintained count when
+    unfiltered."""
+    query, params = filter_posts(published_posts(viewer, profiles=True), **filters)
+    counter = None if params else counters.PUBLISHED_LIST
+    return Listing(
+        query,
+        Post.id,
+        POST_SORTS,
+        default_sort=Sort.parse("-published_at", POST_SORTS),
+        counter=counter,
+        params={**params, **viewer_params(viewer)},
+    )
 
 
 def reload(post, viewer, *, profiles=False):
     """The post as a row, with counts and flags computed after this request's writes."""
     db.session.flush()
     params = {"reference": post.id, **viewer_params(viewer)}
-    return read_rows(post_to_read(viewer is not None, True, profiles), params).one()
+    return read_rows(read_select(viewer is not None, True, profiles), params).one()
 
 
-@cache
+@built_once
 def feed(*, profiles=False):
     """Published posts by the authors the viewer follows, built once per process:
     the viewer is the `viewer_params` parameter."""
