@@ -130,6 +130,7 @@ class Cluster:
             DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:{primary_port}/folio",
             PORT=self.port,
             LOG_LEVEL="INFO",  # the instances' access lines
+            WEB_CONCURRENCY=2,
             RATELIMIT_DEFAULT="1000000/minute",  # the load is the point, not the limit
         )
         self.process = None
@@ -180,6 +181,15 @@ class Cluster:
             if f"{name}.sock".encode() in Path(f"/proc/{child}/cmdline").read_bytes():
                 return int(child)
         raise LookupError(name)
+
+    def directory(self):
+        """The script's temporary directory: "nginx: master process nginx -p <directory> ..."."""
+        pid = self.process.pid
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            words = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").split()
+            if b"-p" in words:
+                return Path(words[words.index(b"-p") + 1].decode())
+        raise LookupError("nginx")
 
     def call(self, method, path, body=None, headers=None):
         return call(self.port, method, path, body, headers)
@@ -382,6 +392,33 @@ def test_stopping_the_cluster_stops_every_server(primary, tmp_path):
     assert cluster.stop() == 0
     assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
     wait_until(lambda: standbys(primary) == before, 30, "the primary still lists the standby")
+
+
+def test_killing_the_script_still_stops_every_server(primary, tmp_path):
+    """SIGKILL leaves no cleanup to the script: the kernel tells its servers,
+    the replica (run as another user) included."""
+    cluster = Cluster(primary, tmp_path).start()
+    children = Path(f"/proc/{cluster.process.pid}/task/{cluster.process.pid}/children")
+    pids = [int(pid) for pid in children.read_text().split()]
+    try:
+        directory = cluster.directory()
+        cluster.process.kill()
+        cluster.process.wait()
+        wait_until(
+            lambda: not [pid for pid in pids if alive(pid)], 60, "a server outlived the script"
+        )
+    finally:
+        for pid in pids:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(directory)  # the one thing a killed script cannot clean up
+
+
+def alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def standbys(port):
