@@ -153,8 +153,8 @@ def stand_ins(tmp_path):
         server.server_close()
 
 
-def request(port, method, body=b""):
-    raw = b"%s /api/v1/posts/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" % method.encode()
+def request(port, method, body=b"", path="/api/v1/posts/1"):
+    raw = b"%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" % (method.encode(), path.encode())
     return exchange(port, raw + b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
 
 
@@ -182,12 +182,22 @@ def test_a_read_every_instance_fails_is_tried_twice_then_a_502(nginx_in_front_of
     assert sum(instance.received["GET"] for instance in instances) == 2
 
 
-@pytest.mark.parametrize("method", ["POST", "PATCH", "PUT", "DELETE"])
-def test_a_write_an_instance_fails_is_never_passed_on(nginx_in_front_of, stand_ins, method):
+WRITES = {
+    "POST": ("POST", "/api/v1/posts"),
+    "PATCH": ("PATCH", "/api/v1/posts/1"),
+    "PUT": ("PUT", "/api/articles/a-slug"),
+    "DELETE": ("DELETE", "/api/v1/posts/1"),
+    "PUT to a password path": ("PUT", "/api/user"),
+    "PATCH to a password path": ("PATCH", "/auth/me"),
+}
+
+
+@pytest.mark.parametrize("method, path", WRITES.values(), ids=WRITES.keys())
+def test_a_write_an_instance_fails_is_never_passed_on(nginx_in_front_of, stand_ins, method, path):
     """The instance may have applied it: a second one must not apply it again."""
     instances = [stand_ins(broken=True), stand_ins(broken=True)]
     port = nginx_in_front_of([instance.address for instance in instances])
-    assert_problem(request(port, method, b'{"title": "once"}'), 502)
+    assert_problem(request(port, method, b'{"title": "once"}', path), 502)
     assert sum(instance.received[method] for instance in instances) == 1
 
 
