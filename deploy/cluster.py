@@ -84,11 +84,15 @@ def libpq(url):
 
 def primary_facts(url):
     """The primary's major version and the settings a hot standby may not go below."""
-    with psycopg.connect(libpq(url), autocommit=True) as connection:
-        version = int(connection.execute("SHOW server_version_num").fetchone()[0])
-        settings = {
-            name: connection.execute(f"SHOW {name}").fetchone()[0] for name in HOT_STANDBY_MINIMUMS
-        }
+    try:
+        with psycopg.connect(libpq(url), autocommit=True, connect_timeout=10) as connection:
+            version = int(connection.execute("SHOW server_version_num").fetchone()[0])
+            settings = {
+                name: connection.execute(f"SHOW {name}").fetchone()[0]
+                for name in HOT_STANDBY_MINIMUMS
+            }
+    except psycopg.OperationalError as error:
+        raise SystemExit(f"cluster: the primary in DATABASE_URL does not answer: {error}") from None
     return version // 10000, settings
 
 
