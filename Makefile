@@ -8,11 +8,12 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run serve seed bench test lint format migrate upgrade check-migrations openapi clean help
+.PHONY: run serve cluster seed bench test lint format migrate upgrade check-migrations openapi clean help
 
 help:
 	@echo "make run      start the dev server on http://$(HOST):$(PORT) (SQLite by default)"
 	@echo "make serve    production shape in the foreground: nginx on 127.0.0.1:\$${PORT:-8080} in front of gunicorn"
+	@echo "make cluster  make serve with a streaming PostgreSQL replica of DATABASE_URL and two instances"
 	@echo "make test     run the suite on SQLite, then on PostgreSQL/Redis when configured"
 	@echo "make test-quick  the in-process tests on SQLite, while you work (about a minute)"
 	@echo "make lint     ruff"
@@ -50,6 +51,13 @@ run: $(VENV)/.runtime
 # Needs nginx (Debian package nginx); installs nothing system-wide. Ctrl-C stops both.
 serve: $(VENV)/.runtime
 	$(BIN)/python deploy/serve.py
+
+# Several instances and a replica, locally (deploy/cluster.py): a streaming replica
+# of the PostgreSQL primary in DATABASE_URL (pg_basebackup; needs the server's
+# binaries and a replication line in its pg_hba.conf), two gunicorn instances
+# and nginx balancing them. Prints DATABASE_REPLICA_URLS. Ctrl-C stops them all.
+cluster: $(VENV)/.runtime
+	$(BIN)/python deploy/cluster.py $(CLUSTER_ARGS)
 
 # Benchmarks are not tests: never part of `make test`. Needs PostgreSQL
 # (BENCH_DATABASE_URL, default folio_bench on 127.0.0.1) and wrk (installed if missing).

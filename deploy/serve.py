@@ -5,20 +5,28 @@ environment (APP_ENV defaults to production; DATABASE_URL, SECRET_KEY,
 JWT_SECRET_KEY and the rest as the README's configuration table says), then:
 
 1. runs `flask db upgrade`, the Procfile's release step;
-2. starts gunicorn (gunicorn.conf.py) on a unix socket in a temporary
-   directory, so it is reachable only through nginx; PROXY_FIX_X_FOR and
-   PROXY_FIX_X_PROTO are 1, the one hop nginx makes;
-3. starts nginx on 127.0.0.1:PORT (8080) with deploy/*.template rendered into
-   the same directory, which also holds its pid file and temporary files.
+2. starts SERVE_INSTANCES (1) gunicorn instances (gunicorn.conf.py), each on
+   its own unix socket in a temporary directory, so they are reachable only
+   through nginx; PROXY_FIX_X_FOR and PROXY_FIX_X_PROTO are 1, the one hop
+   nginx makes;
+3. starts nginx on 127.0.0.1:PORT (8080), balancing the instances, with
+   deploy/*.template rendered into the same directory, which also holds its
+   pid file and temporary files.
 
-SIGTERM, Ctrl-C or a closed terminal stops both gracefully (requests in flight
-finish) and removes the directory; when either exits by itself, the other is
-stopped too, and if this script is killed outright (SIGKILL) Linux stops
-both. It installs nothing: without nginx it says how to install it, in one line.
+SIGTERM, Ctrl-C or a closed terminal stops them all gracefully (requests in
+flight finish) and removes the directory. When nginx or the last instance
+exits by itself, the rest are stopped too (an instance that dies while others
+serve is reported, and nginx sends its requests to the others); if this
+script is killed outright (SIGKILL) Linux stops them all. It installs
+nothing: without nginx it says how to install it, in one line.
+
+deploy/cluster.py starts the same shape (these functions) with a PostgreSQL
+replica beside it.
 """
 
 import contextlib
 import ctypes
+import dataclasses
 import os
 import re
 import resource
@@ -42,8 +50,11 @@ NGINX_DEFAULTS = {
     "NGINX_CLIENT_TIMEOUT_S": "10",
     "NGINX_PROXY_READ_TIMEOUT_S": "35",
 }
-# Both graceful: nginx finishes the requests it relays, gunicorn the ones it holds.
-STOP_SIGNALS = {"nginx": signal.SIGQUIT, "gunicorn": signal.SIGTERM}
+# nginx's passive health check of each instance: after one failed request it is
+# left out for 10 s, then tried again (nginx's own defaults, written out).
+UPSTREAM_HEALTH = "max_fails=1 fail_timeout=10s"
+# Graceful: nginx finishes the requests it relays, gunicorn the ones it holds.
+NGINX_STOP, GUNICORN_STOP = signal.SIGQUIT, signal.SIGTERM
 # Above gunicorn's graceful_timeout (20 s), so a graceful stop is never cut short.
 STOP_TIMEOUT_S = 30
 # Signals that stop the pair: a supervisor's SIGTERM, Ctrl-C, a closed terminal.
@@ -55,6 +66,17 @@ OPEN_FILES_WANTED = 16384
 
 class Stop(Exception):
     """One of STOP_ON arrived."""
+
+
+@dataclasses.dataclass
+class Server:
+    """A process this script started, and how to stop it gracefully."""
+
+    name: str
+    process: subprocess.Popen
+    stop_signal: int
+    # One of several interchangeable app instances: its death alone stops nothing.
+    instance: bool = False
 
 
 def raise_stop(signum, _frame):
@@ -85,17 +107,41 @@ def app_environment(environ):
     return env
 
 
-def nginx_settings(environ, gunicorn_socket):
-    """The values of the templates' ${NAME} variables; SystemExit when one is not a number."""
-    settings = {name: environ.get(name) or default for name, default in NGINX_DEFAULTS.items()}
-    for name, value in settings.items():
-        if not value.isdigit():
-            raise SystemExit(f"serve: {name} must be a whole number, got {value!r}")
+def whole_number(environ, name, default):
+    value = environ.get(name) or default
+    if not value.isdigit():
+        raise SystemExit(f"serve: {name} must be a whole number, got {value!r}")
+    return value
+
+
+def instance_count(environ, default=1):
+    """SERVE_INSTANCES: how many gunicorn instances nginx balances."""
+    count = int(whole_number(environ, "SERVE_INSTANCES", str(default)))
+    if count < 1:
+        raise SystemExit("serve: SERVE_INSTANCES must be at least 1")
+    return count
+
+
+def instance_sockets(directory, count):
+    return [directory / f"gunicorn-{number}.sock" for number in range(1, count + 1)]
+
+
+def upstream_servers(addresses):
+    """The `server` lines of nginx's upstream block, one per gunicorn instance."""
+    return "\n    ".join(f"server {address} {UPSTREAM_HEALTH};" for address in addresses)
+
+
+def nginx_settings(environ, upstreams):
+    """The values of the templates' ${NAME} variables, nginx balancing `upstreams`
+    (addresses such as unix:/path.sock); SystemExit when one is not a number."""
+    settings = {
+        name: whole_number(environ, name, default) for name, default in NGINX_DEFAULTS.items()
+    }
     return {
         **settings,
         "MAX_CONTENT_LENGTH": str(folio_body_limit(environ)),
         "NGINX_LISTEN": f"127.0.0.1:{settings['PORT']}",
-        "FOLIO_UPSTREAM": f"unix:{gunicorn_socket}",
+        "FOLIO_UPSTREAM_SERVERS": upstream_servers(upstreams),
     }
 
 
@@ -154,11 +200,16 @@ def stop_when_this_script_dies():
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def start(command, env=None):
+def start(command, env=None, **options):
     # A process group of its own: Ctrl-C reaches this script only, which then
-    # stops both servers in order instead of letting the terminal kill them.
+    # stops the servers in order instead of letting the terminal kill them.
     return subprocess.Popen(
-        command, cwd=BASE_DIR, env=env, process_group=0, preexec_fn=stop_when_this_script_dies
+        command,
+        cwd=BASE_DIR,
+        env=env,
+        process_group=0,
+        preexec_fn=stop_when_this_script_dies,
+        **options,
     )
 
 
@@ -171,60 +222,117 @@ def wait_for_socket(path, process):
     return True
 
 
-def watch(processes):
-    """Wait until one of the servers exits; its exit status."""
+def start_instances(env, sockets, servers, output=None):
+    """Start one gunicorn per socket into `servers`; False when one exited before
+    binding. `output(name)`: the file an instance writes to (default: ours)."""
+    started = []
+    for number, socket_path in enumerate(sockets, 1):
+        name = f"gunicorn-{number}"
+        stdout = output(name) if output else None
+        process = start(gunicorn_command(socket_path), env, stdout=stdout, stderr=stdout)
+        started.append((socket_path, process))
+        servers.append(Server(name, process, GUNICORN_STOP, instance=True))
+    return all(wait_for_socket(socket_path, process) for socket_path, process in started)
+
+
+def watch(servers):
+    """Wait until a server exits, or the last instance; its exit status.
+
+    An instance that dies while another still serves is only reported: nginx
+    sends its requests to the others."""
+    reported = set()
     while True:
-        for name, process in processes.items():
-            if process.poll() is not None:
-                print(f"serve: {name} exited ({process.returncode}); stopping", file=sys.stderr)
-                return process.returncode or 1
+        for server in servers:
+            if server.process.poll() is None or server.name in reported:
+                continue
+            others = [s for s in servers if s.instance and s.process.poll() is None]
+            if server.instance and others:
+                reported.add(server.name)
+                print(
+                    f"serve: {server.name} exited ({server.process.returncode}); "
+                    f"{len(others)} instance(s) still serve",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                continue
+            print(
+                f"serve: {server.name} exited ({server.process.returncode}); stopping",
+                file=sys.stderr,
+            )
+            return server.process.returncode or 1
         time.sleep(0.2)
 
 
-def stop(processes):
+def ignore_stop_signals():
     for signum in STOP_ON:  # a second Ctrl-C must not cut the cleanup short
         signal.signal(signum, signal.SIG_IGN)
-    for name, process in processes.items():
-        if process.poll() is None:
-            process.send_signal(STOP_SIGNALS[name])
+
+
+def stop(servers):
+    """Stop `servers` gracefully, all at once, killing any still running after STOP_TIMEOUT_S."""
+    ignore_stop_signals()
+    for server in servers:
+        if server.process.poll() is None:
+            server.process.send_signal(server.stop_signal)
     deadline = time.monotonic() + STOP_TIMEOUT_S
-    for process in processes.values():
+    for server in servers:
         try:
-            process.wait(max(0, deadline - time.monotonic()))
+            server.process.wait(max(0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            server.process.kill()
+            server.process.wait()
+
+
+def migrate(env):
+    """`flask db upgrade`, the Procfile's release step; its exit status."""
+    upgrade = [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"]
+    return subprocess.run(upgrade, cwd=BASE_DIR, env=env).returncode
+
+
+def checked_nginx(nginx, directory, settings):
+    """nginx's command line, its rendered config checked before anything starts."""
+    command = nginx_command(nginx, directory, write_nginx_config(directory, settings))
+    subprocess.run([*command, "-t", "-q"], check=True)
+    return command
+
+
+def start_balanced(env, directory, nginx_run, count, servers, output=None):
+    """`count` gunicorn instances, then nginx in front of them, into `servers`;
+    False when an instance exited before it could serve."""
+    if not start_instances(env, instance_sockets(directory, count), servers, output):
+        return False
+    stdout = output("nginx") if output else None
+    servers.append(Server("nginx", start(nginx_run, stdout=stdout, stderr=stdout), NGINX_STOP))
+    return True
 
 
 def serve(nginx, directory):
     env = app_environment(os.environ)
-    gunicorn_socket = directory / "gunicorn.sock"
-    settings = nginx_settings(env, gunicorn_socket)
-    nginx_run = nginx_command(nginx, directory, write_nginx_config(directory, settings))
-    # Check the rendered config before anything starts.
-    subprocess.run([*nginx_run, "-t", "-q"], check=True)
-    upgrade = [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"]
-    if status := subprocess.run(upgrade, cwd=BASE_DIR, env=env).returncode:
+    count = instance_count(env)
+    sockets = instance_sockets(directory, count)
+    settings = nginx_settings(env, [f"unix:{path}" for path in sockets])
+    nginx_run = checked_nginx(nginx, directory, settings)
+    if status := migrate(env):
         return status
 
-    processes = {}
+    servers = []
     try:
-        processes["gunicorn"] = start(gunicorn_command(gunicorn_socket), env)
-        if not wait_for_socket(gunicorn_socket, processes["gunicorn"]):
-            return watch(processes)
-        processes["nginx"] = start(nginx_run)
-        print(
-            f"serve: Folio at http://{settings['NGINX_LISTEN']} (nginx in front of gunicorn); "
-            "Ctrl-C stops both",
-            file=sys.stderr,
-            flush=True,
-        )
-        return watch(processes)
+        if start_balanced(env, directory, nginx_run, count, servers):
+            shape = "gunicorn" if count == 1 else f"{count} gunicorn instances"
+            print(
+                f"serve: Folio at http://{settings['NGINX_LISTEN']} (nginx in front of {shape}); "
+                "Ctrl-C stops them",
+                file=sys.stderr,
+                flush=True,
+            )
+        return watch(servers)
     finally:
-        stop(processes)
+        stop(servers)
 
 
-def main():
+def run_in_foreground(prefix, body):
+    """`body(nginx, directory)` with the stop signals taken and a temporary
+    directory made (and removed afterwards); its exit status."""
     nginx = find_nginx()
     if nginx is None:
         print(f"serve: nginx is not installed; install it with: {NGINX_INSTALL}", file=sys.stderr)
@@ -232,15 +340,19 @@ def main():
     for signum in STOP_ON:
         signal.signal(signum, raise_stop)
     raise_open_file_limit()
-    directory = Path(tempfile.mkdtemp(prefix="folio-serve-"))
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        return serve(nginx, directory)
+        return body(nginx, directory)
     except Stop:
         return 0
     except subprocess.CalledProcessError as error:
         return error.returncode
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def main():
+    return run_in_foreground("folio-serve-", serve)
 
 
 if __name__ == "__main__":

@@ -3,14 +3,20 @@
 `make serve` stops nginx when gunicorn dies, so these run nginx alone, from
 the same rendered config, in front of a socket nobody listens on (502) and
 one that accepts and never answers (504); and the body limit the rendered
-config takes from MAX_CONTENT_LENGTH. The last test keeps docker-compose's
-nginx service in step with the template's variables.
+config takes from MAX_CONTENT_LENGTH. In front of several stand-in instances
+(tiny servers on unix sockets that count what reaches them): reads are
+balanced and passed on to another instance when one fails, writes never are.
+The last test keeps docker-compose's nginx service in step with the
+template's variables.
 """
 
 import json
 import re
 import socket
+import socketserver
 import subprocess
+import threading
+from collections import Counter
 
 import pytest
 
@@ -39,13 +45,15 @@ def accepts(port):
 
 @pytest.fixture
 def nginx_in_front_of(serve, tmp_path):
-    """Start nginx with the site template in front of `upstream`; yields its port."""
+    """Start nginx with the site template in front of `upstream` (one address or a
+    list of them); yields its port."""
     started = []
 
     def start(upstream, **settings):
         port = free_port()
         environ = {"PORT": str(port), **{name: str(value) for name, value in settings.items()}}
-        values = {**serve.nginx_settings(environ, "unused"), "FOLIO_UPSTREAM": upstream}
+        upstreams = upstream if isinstance(upstream, list) else [upstream]
+        values = serve.nginx_settings(environ, upstreams)
         config = serve.write_nginx_config(tmp_path, values)
         with open(tmp_path / "nginx.log", "w") as log:
             started.append(
@@ -95,6 +103,102 @@ def test_the_body_limit_follows_max_content_length(nginx_in_front_of, tmp_path):
     )
     assert_problem(exchange(port, post % 2049 + b" " * 2049), 413)
     assert_problem(exchange(port, post % 2048 + b" " * 2048), 502)  # passed on, to nobody
+
+
+class StandIn(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """An instance on a unix socket that counts the requests reaching it, by method;
+    it answers 200 naming itself, or, when `broken`, reads the request and closes
+    the connection without a word, as a worker killed mid-request does."""
+
+    daemon_threads = True
+
+    def __init__(self, path, broken=False):
+        self.broken = broken
+        self.received = Counter()
+        super().__init__(str(path), StandInHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def address(self):
+        return f"unix:{self.server_address}"
+
+
+class StandInHandler(socketserver.StreamRequestHandler):
+    def handle(self):
+        request_line = self.rfile.readline().decode()
+        length = 0
+        while (line := self.rfile.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        self.rfile.read(length)
+        self.server.received[request_line.split()[0]] += 1
+        if not self.server.broken:
+            body = self.server.server_address.encode()
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+@pytest.fixture
+def stand_ins(tmp_path):
+    """`make(broken=...)` starts a stand-in instance; all are shut down at the end."""
+    started = []
+
+    def make(broken=False):
+        started.append(StandIn(tmp_path / f"instance-{len(started)}.sock", broken))
+        return started[-1]
+
+    yield make
+    for server in started:
+        server.shutdown()
+        server.server_close()
+
+
+def request(port, method, body=b"", path="/api/v1/posts/1"):
+    raw = b"%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" % (method.encode(), path.encode())
+    return exchange(port, raw + b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+def test_reads_are_balanced_over_every_instance(nginx_in_front_of, stand_ins):
+    instances = [stand_ins(), stand_ins()]
+    port = nginx_in_front_of([instance.address for instance in instances])
+    for _ in range(6):
+        assert request(port, "GET")[0] == 200
+    assert [instance.received["GET"] for instance in instances] == [3, 3]
+
+
+def test_a_read_an_instance_fails_is_answered_by_another(nginx_in_front_of, stand_ins):
+    broken, working = stand_ins(broken=True), stand_ins()
+    port = nginx_in_front_of([broken.address, working.address])
+    for _ in range(4):
+        status, _, body = request(port, "GET")
+        assert (status, body.decode()) == (200, working.server_address)
+    assert broken.received["GET"] == 1  # then left out for fail_timeout
+
+
+def test_a_read_every_instance_fails_is_tried_twice_then_a_502(nginx_in_front_of, stand_ins):
+    instances = [stand_ins(broken=True) for _ in range(3)]
+    port = nginx_in_front_of([instance.address for instance in instances])
+    assert_problem(request(port, "GET"), 502)
+    assert sum(instance.received["GET"] for instance in instances) == 2
+
+
+WRITES = {
+    "POST": ("POST", "/api/v1/posts"),
+    "PATCH": ("PATCH", "/api/v1/posts/1"),
+    "PUT": ("PUT", "/api/articles/a-slug"),
+    "DELETE": ("DELETE", "/api/v1/posts/1"),
+    "PUT to a password path": ("PUT", "/api/user"),
+    "PATCH to a password path": ("PATCH", "/auth/me"),
+}
+
+
+@pytest.mark.parametrize("method, path", WRITES.values(), ids=WRITES.keys())
+def test_a_write_an_instance_fails_is_never_passed_on(nginx_in_front_of, stand_ins, method, path):
+    """The instance may have applied it: a second one must not apply it again."""
+    instances = [stand_ins(broken=True), stand_ins(broken=True)]
+    port = nginx_in_front_of([instance.address for instance in instances])
+    assert_problem(request(port, method, b'{"title": "once"}', path), 502)
+    assert sum(instance.received[method] for instance in instances) == 1
 
 
 def test_docker_compose_gives_nginx_every_variable_of_the_template(serve):

@@ -233,7 +233,7 @@ def test_serve_stops_both_servers_and_cleans_up(tmp_path, stop):
         processes = server_processes(server)
         nginx_pid, gunicorn_pid = processes["nginx"], processes["gunicorn"]
         directory = serve_directory(nginx_pid)
-        assert (directory / "gunicorn.sock").exists()
+        assert (directory / "gunicorn-1.sock").exists()
 
         if stop == "gunicorn dies":
             os.kill(gunicorn_pid, signal.SIGKILL)
@@ -267,6 +267,29 @@ def test_killing_the_script_still_stops_both_servers(tmp_path):
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         shutil.rmtree(directory)  # the one thing a killed script cannot clean up
+
+
+def gunicorn_masters(server):
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in children if b"gunicorn" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def test_with_several_instances_one_dying_stops_nothing(tmp_path):
+    """SERVE_INSTANCES=2: nginx reads from the survivor; the script keeps serving."""
+    server = Serve(serve_env(tmp_path, SERVE_INSTANCES=2), tmp_path / "serve.log").start()
+    try:
+        first, second = gunicorn_masters(server)
+        os.killpg(first, signal.SIGKILL)  # the instance: its master and its workers
+        wait_until(lambda: not alive(first), 10, "the instance outlived SIGKILL")
+        answers = [get(server.port, "/health")[0] for _ in range(10)]
+        assert answers == [200] * 10
+        assert server.process.poll() is None and alive(second)
+        assert "gunicorn-1 exited" in server.log_path.read_text()
+        assert server.stop() == 0
+    finally:
+        server.stop()
+    assert not alive(second)
 
 
 def post(port, path, body, source):
