@@ -210,14 +210,31 @@ def test_mixed_concurrent_writers_keep_exact_counts(app, client, alice, bob):
     assert_exact(app, published=10, **expected)
 
 
-def test_recount_repairs_counts_after_a_bulk_load(app, client, alice):
+def test_recount_repairs_wrong_counts_and_a_missing_counter(app, client, alice):
     publish(client, alice, tags=["python"])
+    create_post(client, alice, tags=["flask"])
     with app.app_context():
         db.session.execute(Tag.__table__.update().values(published_posts_count=42))
         db.session.execute(delete(Counter))
-        counters.recount()
+        assert counters.recount() == 3  # the missing counter, python and flask
         db.session.commit()
-    assert_exact(app, published=1, python=1)
+    assert_exact(app, published=1, python=1, flask=0)
+
+
+def test_the_recount_command_repairs_counts_changed_by_hand(app, client, alice):
+    """Triggers keep the counts, but the counts' own rows can still be edited by hand
+    (no trigger watches them): `flask recount` puts them back and says what it fixed."""
+    publish(client, alice, tags=["python", "flask"])
+    runner = app.test_cli_runner()
+    clean = runner.invoke(args=["recount"])
+    assert clean.exit_code == 0, clean.output
+    assert "every count was already exact" in clean.output
+    run_sql(app, "UPDATE tags SET published_posts_count = 42 WHERE name = 'python'")
+    run_sql(app, "UPDATE counters SET value = 7")
+    repaired = runner.invoke(args=["recount"])
+    assert repaired.exit_code == 0, repaired.output
+    assert "corrected 2 counts" in repaired.output
+    assert_exact(app, published=1, python=1, flask=1)
 
 
 # --- writers that know nothing of the counts ---------------------------------------

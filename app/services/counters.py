@@ -36,7 +36,7 @@ def published_list_state():
     published set updates that row in the writer's transaction (the triggers of
     models/counting.py; retagging only locks it), and every update
     gives the row a new xmin, so the revision changes exactly when the list may
-    have (a recount counts as a change too).
+    have (and when a recount corrects it).
     """
     connection = reading_connection()
     postgres = connection.dialect.name == "postgresql"
@@ -77,26 +77,35 @@ def published_posts_from_tables():
 
 
 def recount():
-    """Set every maintained count from the tables: a repair for counts changed by hand.
+    """Set every maintained count from the tables: a repair for counts changed by hand
+    (the triggers keep them through every write to posts and post_tags). Returns how
+    many counts were wrong: the counter (missing or off) and each tag's.
 
-    The counter row is written first, then the tags: the triggers' lock order, so a
-    recount run beside writers queues with them instead of deadlocking (its counts
-    are exact as of its own snapshot; run it when nothing writes to be sure).
+    The counter row is locked first, then the tags changed: the triggers' lock order,
+    so a recount beside writers queues with them instead of deadlocking. Each count
+    is exact as of its own statement: run it when nothing writes to be sure.
     """
     counter = Counter.__table__
+    published = counter.c.name == PUBLISHED_POSTS
+    stored_total = db.session.scalar(select(counter.c.value).where(published).with_for_update())
     total = db.session.scalar(published_posts_from_tables())
-    updated = db.session.execute(
-        update(counter).where(counter.c.name == PUBLISHED_POSTS).values(value=total)
-    )
-    if updated.rowcount == 0:
+    if stored_total is None:
         db.session.execute(insert(counter).values(name=PUBLISHED_POSTS, value=total))
+    elif stored_total != total:
+        db.session.execute(update(counter).where(published).values(value=total))
     tags = Tag.__table__
-    counts = tag_counts_from_tables()
-    db.session.execute(update(tags).values(published_posts_count=0))
-    if counts:
+    counted = tag_counts_from_tables()
+    stored = db.session.execute(select(tags.c.id, tags.c.published_posts_count)).all()
+    wrong = [
+        {"tag_id": tag_id, "n": counted.get(tag_id, 0)}
+        for tag_id, n in stored
+        if n != counted.get(tag_id, 0)
+    ]
+    if wrong:
         db.session.execute(
             update(tags)
             .where(tags.c.id == bindparam("tag_id"))
             .values(published_posts_count=bindparam("n")),
-            [{"tag_id": tag_id, "n": n} for tag_id, n in counts.items()],
+            wrong,
         )
+    return len(wrong) + (stored_total != total)
