@@ -137,6 +137,44 @@ def test_the_migrations_make_the_models_counting_triggers(kind):
             dispose_engines(created)
 
 
+BEFORE_TRIGGERS = "e3223bdcb305"  # the revision before the counts' triggers
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_trigger_migration_recounts_existing_rows(kind):
+    """Counts left wrong before the upgrade are exact after it, and writes after it move them."""
+    url = make_url(POSTGRES_URL if kind == "postgres" else "sqlite:///unused.db")
+    rows = (
+        "INSERT INTO users (id, username, email, password_hash, created_at, updated_at) "
+        "VALUES (1, 'alice', 'alice@example.com', 'x', '2026-01-01', '2026-01-01')",
+        "INSERT INTO tags (id, name, published_posts_count) VALUES (1, 'python', 5), (2, 'web', 0)",
+        "INSERT INTO posts (id, slug, title, body, status, author_id, version, created_at, "
+        "updated_at) VALUES (1, 'a', 'A', 'B', 'published', 1, 1, '2026-01-01', '2026-01-01'), "
+        "(2, 'b', 'B', 'B', 'draft', 1, 1, '2026-01-01', '2026-01-01')",
+        "INSERT INTO post_tags (post_id, tag_id) VALUES (1, 1), (1, 2), (2, 1)",
+        "UPDATE counters SET value = 9",
+    )
+    counts = "SELECT name, published_posts_count FROM tags ORDER BY id"
+    total = "SELECT value FROM counters WHERE name = 'published_posts'"
+    with scratch_database(url) as migrated_url:
+        app = create_app("testing", SQLALCHEMY_DATABASE_URI=migrated_url)
+        try:
+            with app.app_context():
+                upgrade(directory=MIGRATIONS, revision=BEFORE_TRIGGERS)
+                with db.engine.begin() as connection:
+                    for statement in rows:
+                        connection.execute(text(statement))
+                upgrade(directory=MIGRATIONS)
+                with db.engine.begin() as connection:
+                    assert connection.execute(text(counts)).all() == [("python", 1), ("web", 1)]
+                    assert connection.scalar(text(total)) == 1
+                    connection.execute(text("UPDATE posts SET status = 'published' WHERE id = 2"))
+                    assert connection.execute(text(counts)).all() == [("python", 2), ("web", 1)]
+                    assert connection.scalar(text(total)) == 2
+        finally:
+            dispose_engines(app)
+
+
 @pytest.mark.postgres
 def test_the_test_schema_has_the_stored_search_vector(app):
     """create_all (the test schema) makes it too, through the model's after_create DDL."""
