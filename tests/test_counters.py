@@ -1,18 +1,22 @@
-"""Maintained counts (services/counters.py) stay what counting the tables gives.
+"""Maintained counts stay what counting the tables gives.
 
-Every test checks the stored count of each tag against a fresh count over
-post_tags and posts, after writes through the HTTP API (Folio's and Conduit's)
-and under concurrent writers.
+The database's triggers keep them (models/counting.py); services/counters.py
+reads them. Every test checks the stored count of each tag against a fresh
+count over post_tags and posts, after writes through the HTTP API (Folio's and
+Conduit's), after SQL that no service sees, and under concurrent writers
+(a randomized mix in test_counters_concurrency.py).
 """
 
 import re
 from collections import Counter as Tally
+from datetime import UTC, datetime
 from itertools import zip_longest
 
-from sqlalchemy import delete, select
+import pytest
+from sqlalchemy import delete, insert, select, text
 
 from app.extensions import db
-from app.models import Counter, Tag
+from app.models import Counter, Post, Tag, post_tags
 from app.services import counters
 from tests.conduit_helpers import signed_up, write_article
 from tests.content_helpers import API, create_post, post_url, publish
@@ -206,14 +210,132 @@ def test_mixed_concurrent_writers_keep_exact_counts(app, client, alice, bob):
     assert_exact(app, published=10, **expected)
 
 
-def test_recount_repairs_counts_after_a_bulk_load(app, client, alice):
+def test_recount_repairs_wrong_counts_and_a_missing_counter(app, client, alice):
     publish(client, alice, tags=["python"])
+    create_post(client, alice, tags=["flask"])
     with app.app_context():
         db.session.execute(Tag.__table__.update().values(published_posts_count=42))
         db.session.execute(delete(Counter))
-        counters.recount()
+        assert counters.recount() == 3  # the missing counter, python and flask
         db.session.commit()
+    assert_exact(app, published=1, python=1, flask=0)
+
+
+def test_the_recount_command_repairs_counts_changed_by_hand(app, client, alice):
+    """Triggers keep the counts, but the counts' own rows can still be edited by hand
+    (no trigger watches them): `flask recount` puts them back and says what it fixed."""
+    publish(client, alice, tags=["python", "flask"])
+    runner = app.test_cli_runner()
+    clean = runner.invoke(args=["recount"])
+    assert clean.exit_code == 0, clean.output
+    assert "every count was already exact" in clean.output
+    run_sql(app, "UPDATE tags SET published_posts_count = 42 WHERE name = 'python'")
+    run_sql(app, "UPDATE counters SET value = 7")
+    repaired = runner.invoke(args=["recount"])
+    assert repaired.exit_code == 0, repaired.output
+    assert "corrected 2 counts" in repaired.output
+    assert_exact(app, published=1, python=1, flask=1)
+
+
+# --- writers that know nothing of the counts ---------------------------------------
+
+
+def run_sql(app, statement, *params):
+    """One statement (text, or Core with parameter rows), committed: a writer that
+    goes around the services, as a shell, a script or a migration would."""
+    with app.app_context():
+        if isinstance(statement, str):
+            statement = text(statement)
+        db.session.execute(statement, *params)
+        db.session.commit()
+
+
+def tag_ids(app):
+    with app.app_context():
+        return dict(db.session.execute(select(Tag.name, Tag.id)).all())
+
+
+def test_raw_sql_writes_keep_the_counts(app, client, alice):
+    """Each kind of row change moves the counts, whoever makes it."""
+    draft = create_post(client, alice, tags=["python"])["id"]
+    other = publish(client, alice, tags=["python", "flask"])["id"]
+    create_post(client, alice, tags=["rust"])  # makes the tag; stays a draft
+    ids = tag_ids(app)
+    assert_exact(app, published=1, python=1, flask=1)
+
+    run_sql(app, "UPDATE posts SET status = 'published' WHERE id = :id", {"id": draft})
+    assert_exact(app, published=2, python=2, flask=1)
+    link = "INSERT INTO post_tags (post_id, tag_id) VALUES (:post, :tag)"
+    run_sql(app, link, {"post": draft, "tag": ids["flask"]})
+    assert_exact(app, published=2, python=2, flask=2)
+    moved = "UPDATE post_tags SET tag_id = :new WHERE post_id = :post AND tag_id = :old"
+    run_sql(app, moved, {"post": draft, "old": ids["python"], "new": ids["rust"]})
+    assert_exact(app, published=2, python=1, flask=2, rust=1)
+    unlink = "DELETE FROM post_tags WHERE post_id = :post AND tag_id = :tag"
+    run_sql(app, unlink, {"post": other, "tag": ids["flask"]})
+    assert_exact(app, published=2, python=1, flask=1, rust=1)
+    edit = "UPDATE posts SET title = 'Edited', status = 'published' WHERE id = :id"
+    run_sql(app, edit, {"id": other})  # published stays published: nothing moves
+    assert_exact(app, published=2, python=1, flask=1, rust=1)
+    run_sql(app, "UPDATE posts SET status = 'draft' WHERE id = :id", {"id": other})
+    assert_exact(app, published=1, python=0, flask=1, rust=1)
+    run_sql(app, "DELETE FROM posts WHERE id = :id", {"id": draft})  # its links cascade
+    assert_exact(app, published=0, python=0, flask=0, rust=0)
+    run_sql(app, "DELETE FROM posts WHERE id = :id", {"id": other})  # a draft: nothing moves
+    assert_exact(app, published=0, python=0, flask=0, rust=0)
+
+
+def test_a_bulk_load_is_counted_without_a_recount(app, client, alice):
+    """Many rows in one statement (the seeder's way): PostgreSQL counts them per
+    statement, SQLite per row; both end exact."""
+    author = publish(client, alice, tags=["python"])["author"]["id"]
+    ids = tag_ids(app)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [
+        {
+            "slug": f"bulk-{i}",
+            "title": "Bulk",
+            "body": "B",
+            "status": "published" if i % 3 else "draft",
+            "author_id": author,
+            "created_at": now,
+            "updated_at": now,
+            "published_at": now if i % 3 else None,
+        }
+        for i in range(30)
+    ]
+    run_sql(app, insert(Post.__table__), rows)
+    assert_exact(app, published=21, python=1)
+    with app.app_context():
+        bulk = db.session.scalars(select(Post.id).where(Post.slug.like("bulk-%"))).all()
+    links = [{"post_id": post, "tag_id": ids["python"]} for post in bulk]
+    run_sql(app, insert(post_tags), links)
+    assert_exact(app, published=21, python=21)
+    run_sql(app, "DELETE FROM posts WHERE slug LIKE 'bulk-%'")
     assert_exact(app, published=1, python=1)
+
+
+def counter_revision(app):
+    with app.app_context():
+        return counters.published_list_state().revision
+
+
+@pytest.mark.postgres
+def test_the_revision_moves_when_the_list_does_and_only_then(app, client, alice):
+    """Page anchors trust the counter row's xmin: it must change when a published post
+    joins or leaves the list, and stay when one is retagged or edited."""
+    post = publish(client, alice, tags=["python"])
+    draft = create_post(client, alice, tags=["python"])
+    revision = counter_revision(app)
+    patch(client, alice, post, tags=["flask", "web"], title="Edited")
+    patch(client, alice, draft, tags=["rust"])
+    assert counter_revision(app) == revision
+    for change in ({"status": "published"}, {"status": "draft"}):
+        patch(client, alice, draft, **change)
+        assert counter_revision(app) != revision
+        revision = counter_revision(app)
+    assert client.delete(post_url(post), headers=alice).status_code == 204
+    assert counter_revision(app) != revision
 
 
 # --- page mode's total ------------------------------------------------------------

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.extensions import db
 from app.migration_check import scratch_database
+from app.models import COUNTING_TRIGGERS
 from app.models.base import include_in_autogenerate
 from config import BASE_DIR
 from tests.conftest import POSTGRES_URL, dispose_engines
@@ -96,6 +97,82 @@ def test_case_insensitive_uniqueness_survives_the_migration(empty_sqlite):
                 connection.execute(insert, {"u": "alice", "e": "other@example.com"})
     finally:
         dispose_engines(app)
+
+
+def counting_objects(engine):
+    """{name: definition} of every trigger, and on PostgreSQL of every function, as
+    the database itself prints them."""
+    if engine.dialect.name == "postgresql":
+        listed = (
+            "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal "
+            "UNION ALL SELECT proname, pg_get_functiondef(oid) FROM pg_proc "
+            "WHERE pronamespace = 'public'::regnamespace"
+        )
+    else:
+        listed = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+    with engine.connect() as connection:
+        return dict(connection.execute(text(listed)).all())
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_migrations_make_the_models_counting_triggers(kind):
+    """Alembic compares no triggers: the migration's frozen copy must equal what the
+    models make (models/counting.py), and its downgrade must take all of it away."""
+    url = make_url(POSTGRES_URL if kind == "postgres" else "sqlite:///unused.db")
+    with scratch_database(url) as migrated_url, scratch_database(url) as created_url:
+        migrated = create_app("testing", SQLALCHEMY_DATABASE_URI=migrated_url)
+        created = create_app("testing", SQLALCHEMY_DATABASE_URI=created_url)
+        try:
+            with created.app_context():
+                db.create_all()
+                expected = counting_objects(db.engine)
+            assert set(COUNTING_TRIGGERS) <= set(expected)
+            with migrated.app_context():
+                upgrade(directory=MIGRATIONS)
+                assert counting_objects(db.engine) == expected
+                downgrade(directory=MIGRATIONS, revision="-1")
+                assert counting_objects(db.engine) == {}
+        finally:
+            dispose_engines(migrated)
+            dispose_engines(created)
+
+
+BEFORE_TRIGGERS = "e3223bdcb305"  # the revision before the counts' triggers
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_trigger_migration_recounts_existing_rows(kind):
+    """Counts left wrong before the upgrade are exact after it, and writes after it move them."""
+    url = make_url(POSTGRES_URL if kind == "postgres" else "sqlite:///unused.db")
+    rows = (
+        "INSERT INTO users (id, username, email, password_hash, created_at, updated_at) "
+        "VALUES (1, 'alice', 'alice@example.com', 'x', '2026-01-01', '2026-01-01')",
+        "INSERT INTO tags (id, name, published_posts_count) VALUES (1, 'python', 5), (2, 'web', 0)",
+        "INSERT INTO posts (id, slug, title, body, status, author_id, version, created_at, "
+        "updated_at) VALUES (1, 'a', 'A', 'B', 'published', 1, 1, '2026-01-01', '2026-01-01'), "
+        "(2, 'b', 'B', 'B', 'draft', 1, 1, '2026-01-01', '2026-01-01')",
+        "INSERT INTO post_tags (post_id, tag_id) VALUES (1, 1), (1, 2), (2, 1)",
+        "UPDATE counters SET value = 9",
+    )
+    counts = "SELECT name, published_posts_count FROM tags ORDER BY id"
+    total = "SELECT value FROM counters WHERE name = 'published_posts'"
+    with scratch_database(url) as migrated_url:
+        app = create_app("testing", SQLALCHEMY_DATABASE_URI=migrated_url)
+        try:
+            with app.app_context():
+                upgrade(directory=MIGRATIONS, revision=BEFORE_TRIGGERS)
+                with db.engine.begin() as connection:
+                    for statement in rows:
+                        connection.execute(text(statement))
+                upgrade(directory=MIGRATIONS)
+                with db.engine.begin() as connection:
+                    assert connection.execute(text(counts)).all() == [("python", 1), ("web", 1)]
+                    assert connection.scalar(text(total)) == 1
+                    connection.execute(text("UPDATE posts SET status = 'published' WHERE id = 2"))
+                    assert connection.execute(text(counts)).all() == [("python", 2), ("web", 1)]
+                    assert connection.scalar(text(total)) == 2
+        finally:
+            dispose_engines(app)
 
 
 @pytest.mark.postgres

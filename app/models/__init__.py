@@ -2,6 +2,7 @@
 
 from app.models.base import Model, UTCDateTime
 from app.models.comment import Comment
+from app.models.counting import TRIGGERS as COUNTING_TRIGGERS  # and their DDL
 from app.models.idempotency import IdempotencyRecord
 from app.models.mail import AccountToken, OutboxMessage
 from app.models.post import POST_STATUSES, Category, Counter, Post, Tag, post_tags
@@ -10,6 +11,7 @@ from app.models.token import RevokedToken, TokenFamily
 from app.models.user import ROLES, User
 
 __all__ = [
+    "COUNTING_TRIGGERS",
     "POST_STATUSES",
     "ROLES",
     "AccountToken",

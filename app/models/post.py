@@ -77,19 +77,20 @@ class Tag(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(32), unique=True)
-    # Maintained by app/services/counters.py in every write that changes it.
+    # Kept exact by the database's triggers (app/models/counting.py).
     published_posts_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     posts_count: Mapped[int] = query_expression()
 
 
-# The maintained totals (app/services/counters.py): one row each, made with the table.
+# The maintained totals, kept by triggers (app/models/counting.py) and read by
+# app/services/counters.py: one row each, made with the table.
 PUBLISHED_POSTS = "published_posts"
 COUNTERS = (PUBLISHED_POSTS,)
 
 
 class Counter(Model):
-    """A total kept exact by the writers that change it; a missing row means unknown."""
+    """A total kept exact by the database's triggers; a missing row means unknown."""
 
     __tablename__ = "counters"
 

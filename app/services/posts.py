@@ -439,34 +439,25 @@ def create_post(author, data):
     now = utcnow()  # stamped before publication, so published_at >= created_at
     post = Post(author=author, status="draft", tags=[], created_at=now, updated_at=now)
     apply_changes(post, data)
-    post = add_with_unique_slug(post, data["title"], "post", always_suffixed=True)
-    counters.post_changed(None, counters.published_state(post))
-    return post
+    return add_with_unique_slug(post, data["title"], "post", always_suffixed=True)
 
 
 def update_post(post, changes):
-    """Change a post loaded `for_update` (locked, with its tags); counts follow in
-    the same transaction."""
-    before = counters.published_state(post)
+    """Change a post loaded `for_update` (locked, with its tags); the database's
+    triggers move the maintained counts (models/counting.py) as the rows change."""
     apply_changes(post, changes)
     post.updated_at = utcnow()  # any change bumps the row, and so its version
     db.session.flush()
-    counters.post_changed(before, counters.published_state(post))
     return post
 
 
 def delete_post(post):
-    """Delete by id and the version we read; comments and favourites cascade in the database.
-
-    `post` was loaded `for_update`: its status and tags are the deleted row's.
-    """
+    """Delete by id and the version we read; comments, favourites and tag links cascade
+    in the database, and its triggers take a published post out of the counts."""
     result = db.session.execute(
         delete(Post).where(and_(Post.id == post.id, Post.version == post.version))
     )
-    if result.rowcount != 1:
-        return False
-    counters.post_changed(counters.published_state(post), None)
-    return True
+    return result.rowcount == 1
 
 
 def favorite(user, post):

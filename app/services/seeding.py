@@ -10,7 +10,8 @@ round trip to learn them; text is assembled from a pool of sentences made once
 rather than word by word; and rows go in with PostgreSQL's COPY (an
 executemany on SQLite) in large batches. Every seeded account shares one
 password hash, computed once: argon2id is deliberately slow and 1,000 hashes
-would take minutes.
+would take minutes. The maintained counts need no step here: the database's
+triggers (app/models/counting.py) count the rows as the COPY puts them in.
 """
 
 import random
@@ -21,7 +22,6 @@ from sqlalchemy import func, insert, select, text
 
 from app.extensions import db
 from app.models import Category, Comment, Favorite, Follow, Post, Tag, User, post_tags
-from app.services import counters
 from app.services.passwords import hash_password
 from app.services.slugs import slugify
 
@@ -439,8 +439,7 @@ def seed(*, users, posts, comments, follows, favorites, seed=1, progress=None):
     for model, rows in plan:
         table = getattr(model, "__table__", model)
         counts[table.name] = insert_rows(table, rows, progress)
-    analyze()  # before the recount, which is planned like any other query
-    counters.recount()  # the rows went in around the services that maintain the counts
+    analyze()
     reset_sequences()
     return counts
 
