@@ -44,9 +44,9 @@ def test_a_logged_exception_reads_as_a_multi_line_traceback():
         record = logging.makeLogRecord(
             {"name": "folio.errors", "levelname": "ERROR", "msg": "unhandled error on GET /x"}
         )
-        record.exc_info = sys.exc_info()
+        record.exc_info, record.request_id = sys.exc_info(), "r9"
     lines = text(record).splitlines()
-    assert lines[0].endswith(" ERROR folio.errors: unhandled error on GET /x")
+    assert lines[0].endswith(" ERROR folio.errors: unhandled error on GET /x rid=r9")
     assert lines[1] == "Traceback (most recent call last):"
     assert lines[-1] == "ValueError: boom"
 

@@ -109,7 +109,8 @@ class TextLineFormatter(logging.Formatter):
 
     def formatMessage(self, record):
         if record.name != access_log.name:
-            return super().formatMessage(record)
+            request_id = getattr(record, "request_id", None)
+            return super().formatMessage(record) + (f" rid={request_id}" if request_id else "")
         duration = f"{record.duration_ms:.1f} ms" if record.duration_ms is not None else "- ms"
         user = f" user={record.user_id}" if record.user_id is not None else ""
         return (
