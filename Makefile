@@ -11,7 +11,7 @@ export FLASK_APP := wsgi
 .PHONY: run serve seed bench test lint format migrate upgrade check-migrations openapi clean help
 
 help:
-	@echo "make run      start the dev server on http://$(HOST):$(PORT) (SQLite by default)"
+	@echo "make run      start the dev server on http://$(HOST):$(PORT) (SQLite by default; PORT=, HOST= change it)"
 	@echo "make serve    production shape in the foreground: nginx on 127.0.0.1:\$${PORT:-8080} in front of gunicorn"
 	@echo "make test     run the suite on SQLite, then on PostgreSQL/Redis when configured"
 	@echo "make test-quick  the in-process tests on SQLite, while you work (about a minute)"
@@ -38,12 +38,11 @@ $(VENV)/.bench: bench/requirements.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet -r bench/requirements.txt
 	@touch $@
 
-# The debugger stays off unless asked for: `FLASK_DEBUG=1 make run`.
-# A first start seeds a small demo data set; later starts leave the data alone.
+# The debugger and reloader stay off unless asked for: `FLASK_DEBUG=1 make run`.
+# `flask dev` is `flask run` in one process (one app import), after upgrading the
+# database when it is behind and seeding a small demo data set when it is empty.
 run: $(VENV)/.runtime
-	$(BIN)/flask db upgrade
-	$(BIN)/flask seed --if-empty --users 20 --posts 200
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(BIN)/flask dev --host $(HOST) --port $(PORT)
 
 # Production's shape, locally: nginx in front of gunicorn (deploy/serve.py), from
 # the production environment (APP_ENV=production, DATABASE_URL, secrets, ...).
