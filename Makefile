@@ -56,12 +56,14 @@ bench: $(VENV)/.bench
 	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "install wrk"; exit 1; }
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+# Both runs measure branch coverage of app/ and the end prints its summary
+# (tools/test_matrix.py); PYTEST_ARGS=--no-cov leaves it out.
 test: $(VENV)/.dev
 	$(BIN)/python tools/test_matrix.py $(PYTEST_ARGS)
 
 # SQLite only, no slow tests and nothing that starts another process (servers,
 # CLIs, the browser, Schemathesis): what to run while working. `make test` is
-# still the whole story (CI runs it).
+# still the whole story (CI runs it). No coverage here: it doubles the CPU time.
 test-quick: $(VENV)/.dev
 	env -u TEST_DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest -q -m "not slow and not processes" $(PYTEST_ARGS)
 
