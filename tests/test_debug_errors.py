@@ -23,6 +23,14 @@ def test_a_debug_app_lets_an_unexpected_exception_reach_the_debugger(make_app):
         client.get("/explode")
 
 
+def test_a_request_that_went_to_the_debugger_still_has_its_access_line(make_app, caplog):
+    client = app_with_a_bug(make_app, DEBUG=True).test_client()
+    with pytest.raises(Exploded):
+        client.get("/explode", headers={"X-Request-ID": "bug-1"})
+    [line] = [r for r in caplog.records if r.name == "folio.access"]
+    assert (line.path, line.status, line.request_id) == ("/explode", 500, "bug-1")
+
+
 def test_without_debug_an_unexpected_exception_is_a_500_problem(make_app):
     response = app_with_a_bug(make_app).test_client().get("/explode")
     assert response.status_code == 500

@@ -19,6 +19,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.http import HTTP_STATUS_CODES
 
+from app.core.request_log import log_request
+
 PROBLEM_MIMETYPE = "application/problem+json"
 # Seconds a client should wait before retrying while the database is away.
 DATABASE_RETRY_AFTER_S = 5
@@ -145,6 +147,7 @@ def handle_unexpected(error):
     if isinstance(error, HTTPException):
         return http_exception_to_problem(error)
     if debugger_wants():
+        log_request(500)  # what the debugger's page answers; no response will log it
         raise error
     log.exception(
         "unhandled error on %s %s",

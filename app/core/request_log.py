@@ -57,6 +57,13 @@ def send_request_id(response):
 
 
 def finish_request(response):
+    log_request(response.status_code)
+    return response
+
+
+def log_request(status):
+    """The access line. finish_request writes it for every response; a request whose
+    exception goes on to the debugger (app/core/errors.py) has none, and writes it there."""
     duration_s = request_duration_s()
     access_log.info(
         "request",
@@ -64,13 +71,12 @@ def finish_request(response):
             "request_id": g.get("request_id"),
             "method": request.method,
             "path": request.path,
-            "status": response.status_code,
+            "status": status,
             "duration_ms": round(duration_s * 1000, 2) if duration_s is not None else None,
             "user_id": g.get("user_id"),
             "remote_addr": request.remote_addr,  # the client's, when ProxyFix is configured
         },
     )
-    return response
 
 
 # What every LogRecord has; anything else on a record came from `extra=`.
