@@ -54,9 +54,10 @@ def missing_database(url):
 
 
 # A few points under what was measured (December 2026): 93.8% for the in-process
-# tests alone on SQLite; the whole suite on both databases covers more. Checked
-# only when the whole suite ran (no PYTEST_ARGS): a selection covers less.
-COVERAGE_FAIL_UNDER = 90
+# tests alone on SQLite, 96% on PostgreSQL, 97% for PostgreSQL's in-process tests
+# with SQLite's slow ones; both whole runs cover at least that. Checked only when
+# the whole suite ran (no PYTEST_ARGS): a selection covers less.
+COVERAGE_FAIL_UNDER = 92
 LEAST_COVERED_SHOWN = 8
 
 
