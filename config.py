@@ -48,6 +48,9 @@ DATABASE_SCHEMES = {
 # sweep: only by `flask outbox send` (or the worker's periodic sweep).
 OUTBOX_DELIVERIES = {"celery", "inline", "sweep"}
 
+# --- Logs on stdout: what a person reads (text) or what a collector parses (json).
+LOG_FORMATS = {"text", "json"}
+
 # --- Trusted hosts: the Host header is reflected in Link and Location headers.
 # A host name, or .example.com for it and every subdomain (werkzeug ignores a port).
 HOST_NAME = re.compile(r"\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\]")
@@ -125,6 +128,7 @@ class Config:
     DEFAULT_ARGON2 = (3, 64 * 1024, 4)
     DEFAULT_RATELIMIT = "300/minute"
     DEFAULT_CORS_ORIGINS = ""  # no browser origin may call the API until one is named
+    DEFAULT_LOG_FORMAT = "json"
     # Password work: one argon2id hash is about 0.3 CPU-seconds. Half the cores may
     # hash at once, so the other half keeps serving everything else.
     DEFAULT_REGISTER_PER_ADDRESS = "10/hour"
@@ -164,6 +168,9 @@ class Config:
         self.MAX_CONTENT_LENGTH = self.env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
         self.IDEMPOTENCY_TTL_S = self.env_int("IDEMPOTENCY_TTL_S", 24 * 3600)
         self.LOG_LEVEL = self.env_str("LOG_LEVEL", "INFO").upper()
+        # text: a readable line per request and multi-line tracebacks (the dev server);
+        # json: one JSON object per line, for log collectors (app/core/request_log.py).
+        self.LOG_FORMAT = self.env_choice("LOG_FORMAT", self.DEFAULT_LOG_FORMAT, LOG_FORMATS)
         self.ARGON2_TIME_COST = self.env_int("ARGON2_TIME_COST", self.DEFAULT_ARGON2[0])
         self.ARGON2_MEMORY_KIB = self.env_int("ARGON2_MEMORY_KIB", self.DEFAULT_ARGON2[1])
         self.ARGON2_PARALLELISM = self.env_int("ARGON2_PARALLELISM", self.DEFAULT_ARGON2[2])
@@ -424,6 +431,7 @@ class DevelopmentConfig(Config):
     MAKES_SECRETS = True  # so `make run` needs no setup, and no published value signs
     DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'folio.db'}"
     DEFAULT_CORS_ORIGINS = "*"
+    DEFAULT_LOG_FORMAT = "text"  # a person reads the dev server's terminal
 
 
 class TestingConfig(Config):

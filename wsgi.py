@@ -15,7 +15,9 @@ def serving():
     Outside the flask CLI (gunicorn, any other WSGI server) the answer is yes.
     Inside it, the app is imported while the command being run is the current
     click context: only `flask run` serves. (The app's own commands, `db`
-    among them, are found by importing the app from the `flask` group itself.)
+    among them, are found by importing the app from the `flask` group itself;
+    so `flask dev`, which serves too, checks the serving rules when it starts:
+    app/cli.py `check_serving_config`.)
     """
     context = click.get_current_context(silent=True)
     return context is None or context.command.name == "run"

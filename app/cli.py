@@ -1,18 +1,25 @@
-"""`flask` commands for operators."""
+"""`flask` commands for operators, and `flask dev`, the dev server that `make run` starts."""
 
+import logging
 import sys
 import time
+from contextlib import contextmanager
 
 import click
+import flask_migrate
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask import current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup, ScriptInfo, run_command, with_appcontext
 from marshmallow import ValidationError
+from werkzeug.serving import is_running_from_reloader
 
 from app.core import idempotency
 from app.extensions import db
 from app.migration_check import migration_commands
 from app.schemas.user import RegisterSchema
 from app.services import account_mail, accounts, counters, outbox, seeding, tokens
+from config import ConfigError, load_config
 
 
 @click.command("create-admin")
@@ -135,10 +142,79 @@ def send_outbox():
     click.echo(f"Sent {sent} messages.")
 
 
+def database_at_head():
+    """Whether the database has every migration: one query and the scripts' headers,
+    so a restart with nothing to migrate costs milliseconds, not a second app import."""
+    config = current_app.extensions["migrate"].migrate.get_config()
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    with current_app.extensions["sqlalchemy"].engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads
+
+
+@contextmanager
+def root_logger_kept():
+    """migrations/env.py configures logging from alembic.ini, for `flask db`'s output.
+    In a process that goes on to serve, that would restyle werkzeug's banner
+    ("INFO  [werkzeug] ..."): the root logger is put back as it was."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def prepare_development_database(seed_users, seed_posts):
+    """Upgrade the database when it is behind the migrations; seed it when it has no users."""
+    if not database_at_head():
+        click.echo("Upgrading the database to the latest migration.")
+        with root_logger_kept():
+            flask_migrate.upgrade()
+    if seeding.is_empty():
+        click.get_current_context().invoke(seed, users=seed_users, posts=seed_posts)
+
+
+def check_serving_config(app):
+    """The app was imported to find this command, before the CLI knew it would serve
+    (wsgi.serving), so the checks that protect serving run here instead."""
+    try:
+        load_config(app.config["APP_ENV"], serving=True)
+    except ConfigError as error:
+        raise click.ClickException(f"configuration error: {error}") from None
+
+
+@click.pass_context
+def serve_for_development(ctx, seed_users, seed_posts, **run_options):
+    if not is_running_from_reloader():  # the reloader's child finds the work done
+        app = ctx.ensure_object(ScriptInfo).load_app()
+        check_serving_config(app)
+        with app.app_context():
+            prepare_development_database(seed_users, seed_posts)
+    ctx.invoke(run_command, **run_options)
+
+
+dev_command = click.Command(
+    "dev",
+    callback=serve_for_development,
+    params=[
+        *run_command.params,
+        click.Option(["--seed-users"], default=20, show_default=True, help="Demo users."),
+        click.Option(["--seed-posts"], default=200, show_default=True, help="Demo posts."),
+    ],
+    short_help="Upgrade and seed the database if needed, then run the dev server.",
+    help="""`flask run` in one process with what `make run` needs first: the database
+    upgraded when it is behind the migrations, and a small demo data set seeded
+    when it has no users (password `folio-demo-password`; user 1 is an admin).
+    Every option of `flask run` works here too.""",
+)
+
+
 def register_commands(app):
     # After Flask-Migrate's init_app: replaces its `db` group, `check` changed.
     app.cli.add_command(migration_commands())
     app.cli.add_command(create_admin)
+    app.cli.add_command(dev_command)
     app.cli.add_command(seed)
     app.cli.add_command(purge_expired)
     app.cli.add_command(recount)

@@ -9,9 +9,9 @@ its own fresh server, so none depends on another having run first. Blocks
 without the marker (make, gunicorn, celery, mail files) are left alone. Their
 curls use `--fail-with-body`, so an HTTP error fails the run and shows its answer.
 
-The server is the Makefile's `run` target on a fresh SQLite database in
-tmp_path with the development configuration: `flask db upgrade`, `flask seed
---if-empty` with the same sizes, then `flask run` on a free port;
+The server is the Makefile's `run` recipe (`flask dev`: upgrade, seed the
+demo data, serve), read from the Makefile and run on a fresh SQLite database in
+tmp_path with the development configuration, on a free port;
 `localhost:5000` in the blocks is replaced by that port. The server has its
 own database, so the test runs in the SQLite pass only.
 """
@@ -24,18 +24,27 @@ from contextlib import contextmanager
 import pytest
 
 from config import BASE_DIR
-from tests.servers import folio_server, require_tools
+from tests.servers import (
+    flask,
+    free_port,
+    require_tools,
+    server_environment,
+    wait_until_serving,
+)
 
 MARKER = "<!-- walkthrough -->"
 WALKTHROUGH_BLOCK = re.compile(re.escape(MARKER) + r"\n```sh\n(.*?)^```$", re.S | re.M)
 README_ADDRESS = "localhost:5000"
 
 
-def make_run_seed_arguments():
-    """The arguments of `flask seed` in the Makefile's run target, so the two stay in step."""
+def make_run_command(port):
+    """The Makefile's `run` recipe, one `flask` command, with its HOST and PORT filled in."""
     makefile = (BASE_DIR / "Makefile").read_text()
     recipe = re.search(r"^run:.*?\n((?:\t.*\n)+)", makefile, re.M).group(1)
-    return re.search(r"/flask seed (.*)", recipe).group(1).split()
+    [line] = recipe.splitlines()  # one command, so one app import
+    arguments = re.fullmatch(r"\t\$\(BIN\)/flask (.*)", line).group(1)
+    arguments = arguments.replace("$(HOST)", "127.0.0.1").replace("$(PORT)", str(port))
+    return flask(*arguments.split())
 
 
 pytestmark = [
@@ -63,9 +72,18 @@ def walkthrough_blocks(document):
 def make_run(tmp_path):
     """Serve Folio as `make run` does until the block ends; yields its host:port."""
     # Its mail (registration's verification) goes to tmp_path, not the checkout's instance/.
-    mail = str(tmp_path / "mail")
-    with folio_server(tmp_path, seed=make_run_seed_arguments(), MAIL_FILE_DIR=mail) as url:
-        yield url.removeprefix("http://")
+    env = server_environment(tmp_path / "folio.db", MAIL_FILE_DIR=str(tmp_path / "mail"))
+    port = free_port()
+    with open(tmp_path / "server.log", "wb") as log:
+        server = subprocess.Popen(
+            make_run_command(port), cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until_serving(f"http://127.0.0.1:{port}", server, timeout=60)
+            yield f"127.0.0.1:{port}"
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
 
 
 @pytest.mark.parametrize("document", WALKED_DOCUMENTS)

@@ -5,7 +5,8 @@ Views raise `werkzeug` HTTP exceptions (or `abort(...)`); services raise a
 422 with field messages; the JWT extension, the database and unexpected
 exceptions all end here too, so a client never sees HTML, a traceback or a
 second error format. (Conduit's blueprint re-renders these bodies in its own
-shape: app/conduit/errors.py.)
+shape: app/conduit/errors.py.) One exception to that: with `FLASK_DEBUG=1` an
+unexpected exception goes on to Werkzeug's debugger (`debugger_wants`).
 """
 
 import logging
@@ -17,6 +18,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.http import HTTP_STATUS_CODES
+
+from app.core.request_log import log_request
 
 PROBLEM_MIMETYPE = "application/problem+json"
 # Seconds a client should wait before retrying while the database is away.
@@ -129,10 +132,29 @@ def handle_stale_data(_error):
     return problem(409, "The resource was changed by another request at the same time; retry.")
 
 
+def debugger_wants():
+    """Whether an unexpected exception should leave the app for the debugger.
+
+    With `FLASK_DEBUG=1` (app.debug) the developer asked for Werkzeug's
+    interactive debugger, which only sees exceptions that escape the app; a
+    500 problem would hide the bug. PROPAGATE_EXCEPTIONS=False keeps the 500.
+    Tests (TESTING without debug) still get the 500 problem a client would.
+    """
+    return current_app.debug and current_app.config["PROPAGATE_EXCEPTIONS"] is not False
+
+
 def handle_unexpected(error):
     if isinstance(error, HTTPException):
         return http_exception_to_problem(error)
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    if debugger_wants():
+        log_request(500)  # what the debugger's page answers; no response will log it
+        raise error
+    log.exception(
+        "unhandled error on %s %s",
+        request.method,
+        request.path,
+        extra={"request_id": g.get("request_id")},
+    )
     return http_exception_to_problem(InternalServerError())
 
 

@@ -1,4 +1,10 @@
-"""Request ids and the one JSON access-log line per request.
+"""Request ids and the one access-log line per request.
+
+Two formats, chosen by LOG_FORMAT: `json` (production and tests) writes one
+JSON object per line for a log collector; `text` (the dev server) writes what a
+person reads in a terminal, `GET /api/v1/posts 200 12.3 ms rid=...`, with
+tracebacks on their own lines. Either way a request logs one line: werkzeug's
+own access line is dropped while Folio's is on.
 
 A client may send `X-Request-ID` (1 to 128 of letters, digits, `.`, `_`, `-`);
 anything else is replaced by a fresh id, so a log line can always be trusted
@@ -51,6 +57,13 @@ def send_request_id(response):
 
 
 def finish_request(response):
+    log_request(response.status_code)
+    return response
+
+
+def log_request(status):
+    """The access line. finish_request writes it for every response; a request whose
+    exception goes on to the debugger (app/core/errors.py) has none, and writes it there."""
     duration_s = request_duration_s()
     access_log.info(
         "request",
@@ -58,13 +71,12 @@ def finish_request(response):
             "request_id": g.get("request_id"),
             "method": request.method,
             "path": request.path,
-            "status": response.status_code,
+            "status": status,
             "duration_ms": round(duration_s * 1000, 2) if duration_s is not None else None,
             "user_id": g.get("user_id"),
             "remote_addr": request.remote_addr,  # the client's, when ProxyFix is configured
         },
     )
-    return response
 
 
 # What every LogRecord has; anything else on a record came from `extra=`.
@@ -93,6 +105,40 @@ class JsonLineFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
+class TextLineFormatter(logging.Formatter):
+    """A line a person reads: the time, then the request's method, path, status,
+    duration and id for access lines, or the level, logger and message for
+    anything else; a logged exception's traceback follows as plain lines."""
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+
+    def formatMessage(self, record):
+        if record.name != access_log.name:
+            request_id = getattr(record, "request_id", None)
+            return super().formatMessage(record) + (f" rid={request_id}" if request_id else "")
+        duration = f"{record.duration_ms:.1f} ms" if record.duration_ms is not None else "- ms"
+        user = f" user={record.user_id}" if record.user_id is not None else ""
+        return (
+            f"{record.asctime} {record.method} {record.path} {record.status} {duration}"
+            f" rid={record.request_id}{user}"
+        )
+
+
+LOG_FORMATTERS = {"json": JsonLineFormatter, "text": TextLineFormatter}
+
+
+def is_werkzeug_access_line(record):
+    """werkzeug's dev server logs each request as `<address> - - [<date>] "%s" %s %s`
+    (WSGIRequestHandler.log_request); its banner, reloader and errors differ."""
+    return record.name == "werkzeug" and str(record.msg).endswith('] "%s" %s %s')
+
+
+def drop_werkzeug_access_line(record):
+    """A logging filter: one line per request, Folio's, whenever Folio logs requests."""
+    return not (is_werkzeug_access_line(record) and access_log.isEnabledFor(logging.INFO))
+
+
 class StdoutHandler(logging.StreamHandler):
     """Writes to whatever sys.stdout is at the time (it is replaced by test capture)."""
 
@@ -106,15 +152,20 @@ class StdoutHandler(logging.StreamHandler):
 
 
 def configure_logging(app):
-    """JSON lines on stdout for Folio's loggers; idempotent across app instances."""
+    """Folio's loggers on stdout in LOG_FORMAT; idempotent across app instances
+    (the last app made chooses the level and format, as for any process-wide logger)."""
     folio = logging.getLogger("folio")
     folio.setLevel(app.config["LOG_LEVEL"])
-    if not any(getattr(h, "folio_handler", False) for h in folio.handlers):
+    handler = next((h for h in folio.handlers if getattr(h, "folio_handler", False)), None)
+    if handler is None:
         handler = StdoutHandler()
-        handler.setFormatter(JsonLineFormatter())
         handler.folio_handler = True
         folio.addHandler(handler)
+    handler.setFormatter(LOG_FORMATTERS[app.config["LOG_FORMAT"]]())
     folio.propagate = app.testing  # pytest's caplog listens on the root logger
+    werkzeug = logging.getLogger("werkzeug")
+    if drop_werkzeug_access_line not in werkzeug.filters:
+        werkzeug.addFilter(drop_werkzeug_access_line)
 
 
 def init_request_logging(app):
