@@ -19,7 +19,7 @@ from app.core.content_type import (
     require_json_body,
 )
 from app.core.cors import init_cors
-from app.core.database import engine_options, init_reading_connections
+from app.core.database import engine_options, init_database
 from app.core.errors import register_error_handlers
 from app.core.json import OrjsonProvider
 from app.core.proxy import init_proxy_fix
@@ -37,31 +37,13 @@ from app.tasks import init_celery
 from config import Config, load_config
 
 
-class Folio(Flask):
-    """Flask, deciding once per function whether it must run as a coroutine.
-
-    Flask's `ensure_sync` asks `inspect.iscoroutinefunction` of every hook and view
-    on every request (16 times for a single post here); the answer never changes.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._synced = {}
-
-    def ensure_sync(self, func):
-        synced = self._synced.get(func)
-        if synced is None:
-            synced = self._synced[func] = super().ensure_sync(func)
-        return synced
-
-
 def create_app(config=None, **overrides):
     """Build an app from a config name, a Config instance, or APP_ENV.
 
     `overrides` replace single settings after the configuration is loaded
     (tests use them to point at another database, for instance).
     """
-    app = Folio(__name__, instance_relative_config=True, static_folder=None)
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
     if not isinstance(config, Config):
         config = load_config(config)
     app.config.from_object(config)
@@ -82,7 +64,6 @@ def configure_app(app):
     app.json = OrjsonProvider(app)
     app.json.sort_keys = False  # keep fields in schema order: problem details read type-first
     app.session_interface = NoSessions()
-    init_reading_connections(app)
     init_request_logging(app)
     # Registered before the limiter's own hook, so it runs after it.
     app.after_request(keep_retry_after_for_refusals)
@@ -100,6 +81,7 @@ def configure_app(app):
 def init_extensions(app):
     configure_token_keys(app.config)
     db.init_app(app)
+    init_database(app)
     migrate.init_app(app, db)
     jwt.init_app(app)
     limiter.init_app(app)
