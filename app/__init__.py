@@ -23,7 +23,7 @@ from app.core.database import engine_options, init_database
 from app.core.errors import register_error_handlers
 from app.core.json import OrjsonProvider
 from app.core.proxy import init_proxy_fix
-from app.core.rate_limits import keep_retry_after_for_refusals
+from app.core.rate_limits import forget_remembered_windows, keep_retry_after_for_refusals
 from app.core.request_log import init_request_logging
 from app.core.security_headers import init_security_headers
 from app.core.sessions import NoSessions
@@ -67,6 +67,7 @@ def configure_app(app):
     init_request_logging(app)
     # Registered before the limiter's own hook, so it runs after it.
     app.after_request(keep_retry_after_for_refusals)
+    app.before_request(forget_remembered_windows)  # before the limiter's hits
     app.before_request(refuse_nul_in_path)
     app.before_request(require_json_body)
     app.before_request(refuse_chunked_body_over_limit)
