@@ -33,7 +33,7 @@ from pathlib import Path
 import orjson
 import psycopg
 import psycopg.types.json
-from flask import g
+from flask import current_app, g
 from sqlalchemy import JSON, Boolean, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -79,6 +79,8 @@ def init_database(app):
     with app.app_context():
         for engine in db.engines.values():
             attach_listeners(engine)
+        # Made once: an OptionEngine per read would cost every request its making.
+        app.extensions[READ_ONLY] = read_only_engine(db.engine)
     app.teardown_appcontext(close_reading_connection)
 
 
@@ -120,7 +122,8 @@ def reading_connection():
         return session.connection()
     connection = g.get("reading_connection")
     if connection is None:
-        connection = g.reading_connection = read_only_engine(db.engine).connect()
+        reader = current_app.extensions[READ_ONLY]
+        connection = g.reading_connection = reader.connect()
     return connection
 
 
