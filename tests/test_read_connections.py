@@ -46,6 +46,11 @@ def is_read_only(connection):
     return connection.get_execution_options().get(database.READ_ONLY, False)
 
 
+def test_the_database_layer_knows_nothing_of_http():
+    assert "request" not in vars(database)
+    assert "has_request_context" not in vars(database)
+
+
 def test_an_engine_made_elsewhere_gets_none_of_folios_listeners(app):
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     elsewhere = create_engine(url, poolclass=NullPool)
