@@ -32,7 +32,7 @@ from app.ops.account_pages import blp as account_pages_blp
 from app.ops.docs import blp as docs_blp
 from app.ops.health import blp as health_blp
 from app.ops.metrics import blp as metrics_blp
-from app.ops.metrics import init_metrics
+from app.ops.metrics import init_metrics, init_pool_metrics
 from app.tasks import init_celery
 from config import Config, load_config
 
@@ -83,6 +83,7 @@ def init_extensions(app):
     configure_token_keys(app.config)
     db.init_app(app)
     init_database(app)
+    init_pool_metrics(app)
     migrate.init_app(app, db)
     jwt.init_app(app)
     limiter.init_app(app)
