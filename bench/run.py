@@ -131,7 +131,8 @@ def configuration(args):
     return {
         "shape": "shipped",
         "description": f"as shipped: gunicorn.conf.py with {args.workers} workers, rate limiting "
-        f"on and counted in Redis (moving window, RATELIMIT_DEFAULT {UNREACHED_LIMIT}: "
+        f"on and counted in Redis (moving window, one round trip a request, RATELIMIT_DEFAULT "
+        f"{UNREACHED_LIMIT}: "
         f"never reached, so no request was refused for it), metrics, access log, "
         f"request ids, security headers, CORS for one origin; second column through "
         f"nginx (deploy/serve.py, as make serve)",
