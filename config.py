@@ -217,7 +217,13 @@ class Config:
         """Every RATELIMIT_* key is set here, for every environment: Flask-Limiter's
         module-level instance keeps some settings from the first app it meets."""
         self.RATELIMIT_ENABLED = self.env_bool("RATELIMIT_ENABLED", True)
-        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        # Redis through app.core.rate_limits.WindowRememberingRedisStorage (one
+        # round trip a request), or this process's memory.
+        redis_url = self.REDIS_URL or ""
+        remembering = redis_url.startswith(("redis://", "rediss://"))
+        self.RATELIMIT_STORAGE_URI = (
+            f"folio+{redis_url}" if remembering else (redis_url or "memory://")
+        )
         self.RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
         self.RATELIMIT_STRATEGY = "moving-window"
         self.RATELIMIT_HEADERS_ENABLED = True

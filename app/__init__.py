@@ -19,11 +19,11 @@ from app.core.content_type import (
     require_json_body,
 )
 from app.core.cors import init_cors
-from app.core.database import engine_options, init_reading_connections
+from app.core.database import engine_options, init_database
 from app.core.errors import register_error_handlers
 from app.core.json import OrjsonProvider
 from app.core.proxy import init_proxy_fix
-from app.core.rate_limits import keep_retry_after_for_refusals
+from app.core.rate_limits import forget_remembered_windows, keep_retry_after_for_refusals
 from app.core.request_log import init_request_logging
 from app.core.security_headers import init_security_headers
 from app.core.sessions import NoSessions
@@ -32,28 +32,10 @@ from app.ops.account_pages import blp as account_pages_blp
 from app.ops.docs import blp as docs_blp
 from app.ops.health import blp as health_blp
 from app.ops.metrics import blp as metrics_blp
-from app.ops.metrics import init_metrics
+from app.ops.metrics import init_metrics, init_pool_metrics
 from app.schemas import problems  # noqa: F401  (the spec names its schemas: core/openapi.py)
 from app.tasks import init_celery
 from config import Config, load_config
-
-
-class Folio(Flask):
-    """Flask, deciding once per function whether it must run as a coroutine.
-
-    Flask's `ensure_sync` asks `inspect.iscoroutinefunction` of every hook and view
-    on every request (16 times for a single post here); the answer never changes.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._synced = {}
-
-    def ensure_sync(self, func):
-        synced = self._synced.get(func)
-        if synced is None:
-            synced = self._synced[func] = super().ensure_sync(func)
-        return synced
 
 
 def create_app(config=None, **overrides):
@@ -62,7 +44,7 @@ def create_app(config=None, **overrides):
     `overrides` replace single settings after the configuration is loaded
     (tests use them to point at another database, for instance).
     """
-    app = Folio(__name__, instance_relative_config=True, static_folder=None)
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
     if not isinstance(config, Config):
         config = load_config(config)
     app.config.from_object(config)
@@ -83,10 +65,10 @@ def configure_app(app):
     app.json = OrjsonProvider(app)
     app.json.sort_keys = False  # keep fields in schema order: problem details read type-first
     app.session_interface = NoSessions()
-    init_reading_connections(app)
     init_request_logging(app)
     # Registered before the limiter's own hook, so it runs after it.
     app.after_request(keep_retry_after_for_refusals)
+    app.before_request(forget_remembered_windows)  # before the limiter's hits
     app.before_request(refuse_nul_in_path)
     app.before_request(require_json_body)
     app.before_request(refuse_chunked_body_over_limit)
@@ -101,6 +83,8 @@ def configure_app(app):
 def init_extensions(app):
     configure_token_keys(app.config)
     db.init_app(app)
+    init_database(app)
+    init_pool_metrics(app)
     migrate.init_app(app, db)
     jwt.init_app(app)
     limiter.init_app(app)

@@ -39,6 +39,14 @@ TARGETS = [
     ("cursor deep page vs page 1", "list deep page (cursor)", "list page 1 (cursor)", 0.9),
     ("page mode page 4000 vs page 1", "list page 4000 (page)", "list page 1 (page)", 0.5),
     ("single post vs floor single", "single post", "floor single post", 0.5),
+    # Issue 15's budget: what every endpoint pays, seen on a cheap one; deep offsets.
+    ("GET /tags vs floor single (issue 15)", "GET /tags", "floor single post", 0.5),
+    (
+        "Conduit offset 2,000 vs its first page (issue 15)",
+        "Conduit offset 2000",
+        "Conduit /api/articles",
+        0.8,
+    ),
     # Issue 19: Conduit's endpoints against the floor, in the same run.
     ("Conduit list vs floor list", "Conduit /api/articles", "floor list page 1", 0.5),
     ("Conduit feed vs floor list", "Conduit feed", "floor list page 1", 0.5),

@@ -131,7 +131,8 @@ def configuration(args):
     return {
         "shape": "shipped",
         "description": f"as shipped: gunicorn.conf.py with {args.workers} workers, rate limiting "
-        f"on and counted in Redis (moving window, RATELIMIT_DEFAULT {UNREACHED_LIMIT}: "
+        f"on and counted in Redis (moving window, one round trip a request, RATELIMIT_DEFAULT "
+        f"{UNREACHED_LIMIT}: "
         f"never reached, so no request was refused for it), metrics, access log, "
         f"request ids, security headers, CORS for one origin; second column through "
         f"nginx (deploy/serve.py, as make serve)",
@@ -298,12 +299,13 @@ def scenarios(env, database, post_id):
         load.Scenario("list page 4000 (page)", "/api/v1/posts?page=4000&per_page=20"),
         load.Scenario("single post", f"/api/v1/posts/{post_id}"),
         load.Scenario("GET /tags", "/api/v1/tags"),
+        load.Scenario("Conduit GET /api/tags", "/api/tags"),
         load.Scenario("feed (signed in)", "/api/v1/feed?per_page=20", token=True),
         load.Scenario("filter tag=python", "/api/v1/posts?tag=python&per_page=20"),
         load.Scenario("Conduit /api/articles", "/api/articles?limit=20"),
+        load.Scenario("Conduit offset 2000", "/api/articles?offset=2000&limit=20"),
         load.Scenario("Conduit feed", "/api/articles/feed?limit=20", token=True),
         load.Scenario("Conduit single article", f"/api/articles/{slug}"),
-        load.Scenario("Conduit GET /api/tags", "/api/tags"),
         load.Scenario("floor list page 1", "/api/v1/posts", target="floor"),
         load.Scenario("floor single post", f"/api/v1/posts/{post_id}", target="floor"),
         load.Scenario("search q=coffee", "/api/v1/posts?q=coffee&per_page=20"),

@@ -129,3 +129,24 @@ def test_a_layer_server_keeps_its_one_worker_for_the_whole_scenario():
     env = layers.layer_env({"GUNICORN_MAX_REQUESTS": "10000"}, {"LOG_LEVEL": "WARNING"}, 8711)
     assert env["GUNICORN_MAX_REQUESTS"] == "0"
     assert (env["WEB_CONCURRENCY"], env["PORT"], env["LOG_LEVEL"]) == ("1", "8711", "WARNING")
+
+
+@pytest.mark.parametrize(
+    ("scenario", "of", "target_name", "rps", "met"),
+    [
+        ("GET /tags", "floor single post", "GET /tags vs floor single", (499, 1000), False),
+        ("GET /tags", "floor single post", "GET /tags vs floor single", (500, 1000), True),
+        (
+            "Conduit offset 2000",
+            "Conduit /api/articles",
+            "Conduit offset 2,000 vs its first page",
+            (79, 100),
+            False,
+        ),
+    ],
+)
+def test_issue_15s_budget_lines_are_judged_from_the_runs_own_ratios(
+    scenario, of, target_name, rps, met
+):
+    rows = report.ratios({scenario: {"rps": rps[0]}, of: {"rps": rps[1]}})
+    assert target(rows, target_name)["met"] is met

@@ -9,6 +9,8 @@ import string
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 from app.extensions import db as _db
 from tests.test_errors import assert_problem
@@ -105,6 +107,15 @@ def test_pool_gauge_counts_connections_in_use(app, client):
     with engine.connect():
         assert value(scrape(client), gauge) == idle + 1
     assert value(scrape(client), gauge) == idle
+
+
+def test_pool_gauge_counts_only_the_apps_own_connections(app, client):
+    gauge = "folio_db_pool_checked_out_connections"
+    elsewhere = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+    idle = value(scrape(client), gauge)
+    with elsewhere.connect():
+        assert value(scrape(client), gauge) == idle
+    elsewhere.dispose()
 
 
 def test_metrics_are_open_without_a_token(client):

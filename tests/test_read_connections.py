@@ -1,21 +1,25 @@
-"""How a request holds database connections (app/core/database.py).
+"""The database layer (app/core/database.py): what Folio adds to its own engine,
+and which connection a read runs on.
 
-A read-only request reads its rows on a connection of its own, in autocommit
-on PostgreSQL. The main thread (gunicorn's sync workers serve every request
-there) keeps that connection from request to request and checks it before
-each; any other thread gives it back to the pool when the request ends,
-whatever the outcome. A connection goes back transactional, so the next write
-request that draws it is still all-or-nothing.
+Listeners sit on the app's engine, never on SQLAlchemy's classes, so an engine
+made elsewhere (Alembic's, a test helper's) is left as SQLAlchemy makes it.
+Reads run on the read-only engine (autocommit) unless the session is in a
+transaction, whose connection then serves them, so a request reads its own
+writes. Nothing depends on the HTTP method.
 """
 
+import sqlite3
 import threading
 
+import orjson
+import psycopg
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, insert, select, text
 from sqlalchemy.pool import NullPool
 
 from app.core import database
 from app.extensions import db
+from app.models import Category
 from tests.content_helpers import API, post_url, publish
 from tests.sql_helpers import engine_events
 
@@ -23,11 +27,6 @@ from tests.sql_helpers import engine_events
 def checked_out(app):
     with app.app_context():
         return db.engine.pool.checkedout()
-
-
-def kept_connection(app):
-    with app.app_context():
-        return database._kept.get(db.engine, (None,))[0]
 
 
 def read_everything(client, alice, post):
@@ -43,9 +42,77 @@ def read_everything(client, alice, post):
         assert client.get(path, headers=alice).status_code in (200, 404)
 
 
-def read_on_another_thread(app, alice, post):
-    """As the dev server does: a thread per request (each with its own client; the
-    test's client keeps its contexts on the test's thread)."""
+def is_read_only(connection):
+    return connection.get_execution_options().get(database.READ_ONLY, False)
+
+
+def test_the_database_layer_knows_nothing_of_http():
+    assert "request" not in vars(database)
+    assert "has_request_context" not in vars(database)
+
+
+def test_an_engine_made_elsewhere_gets_none_of_folios_listeners(app):
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    elsewhere = create_engine(url, poolclass=NullPool)
+    with app.app_context():
+        ours = db.engine
+    for engine, expected in ((ours, True), (elsewhere, False)):
+        attached = [
+            event.contains(engine, "connect", database.configure_sqlite_connection),
+            event.contains(engine, "begin", database.begin_sqlite_transaction),
+            event.contains(engine, "connect", database.parse_json_with_orjson),
+            event.contains(engine.pool, "checkout", database.replace_connection_the_server_dropped),
+        ]
+        assert any(attached) is expected
+    elsewhere.dispose()
+
+
+def test_an_sqlite_engine_made_elsewhere_keeps_sqlites_defaults(app):
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite"):
+        pytest.skip("SQLite's pragmas")
+    elsewhere = create_engine(url, poolclass=NullPool)
+    with elsewhere.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
+    elsewhere.dispose()
+    with app.app_context(), db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_read_outside_a_transaction_uses_the_read_only_engine(app, method):
+    """The HTTP method plays no part: a POST that has not touched the session yet
+    reads like a GET."""
+    with app.test_request_context(method=method):
+        connection = database.reading_connection()
+        assert is_read_only(connection)
+        assert database.reading_connection() is connection  # one per context
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_read_inside_the_sessions_transaction_sees_its_uncommitted_writes(app, method):
+    with app.test_request_context(method=method):
+        db.session.execute(insert(Category).values(name="Unsaved", slug="unsaved"))
+        connection = database.reading_connection()
+        assert connection is db.session.connection()
+        assert not is_read_only(connection)
+        names = connection.execute(select(Category.name)).scalars().all()
+        assert names == ["Unsaved"]
+        db.session.rollback()
+        assert is_read_only(database.reading_connection())  # the transaction is over
+
+
+def test_the_reading_connection_goes_back_to_the_pool_when_the_context_ends(app, client, alice):
+    post = publish(client, alice, title="Lent")
+    before = checked_out(app)
+    read_everything(client, alice, post)
+    assert checked_out(app) == before
+
+
+def test_reads_on_other_threads_give_their_connections_back(app, client, alice):
+    """As the dev server does: a thread per request."""
+    post = publish(client, alice, title="Lent")
+    before = checked_out(app)
     failures = []
 
     def read():
@@ -58,99 +125,95 @@ def read_on_another_thread(app, alice, post):
     reader.start()
     reader.join()
     assert not failures, failures
-
-
-def test_reads_on_the_main_thread_keep_one_connection(app, client, alice):
-    post = publish(client, alice, title="Kept")
-    read_everything(client, alice, post)
-    kept = kept_connection(app)
-    assert kept is not None
-    assert checked_out(app) == 1  # between requests, only the kept one is out
-    read_everything(client, alice, post)
-    assert kept_connection(app) is kept  # the same one, not one more
-    assert checked_out(app) == 1
-    with app.app_context():
-        db.engine.dispose()  # e.g. the test's end: the kept connection goes too
-    assert kept_connection(app) is None
-
-
-def test_a_kept_connection_is_replaced_when_it_is_too_old(app, client, alice, monkeypatch):
-    publish(client, alice)
-    assert client.get(f"{API}/posts").status_code == 200
-    first = kept_connection(app)
-    first_dbapi = first.connection.dbapi_connection
-    monkeypatch.setattr(database, "POOL_RECYCLE_S", -1)  # every connection is too old
-    assert client.get(f"{API}/posts").status_code == 200
-    assert first.closed
-    assert kept_connection(app).connection.dbapi_connection is not first_dbapi  # not lent again
-    assert checked_out(app) == 1
-
-
-def test_reads_on_other_threads_give_their_connections_back(app, client, alice):
-    post = publish(client, alice, title="Lent")
-    before = checked_out(app)
-    read_on_another_thread(app, alice, post)
     assert checked_out(app) == before
 
 
-def test_a_kept_connection_sees_what_others_committed(app, client, alice):
-    """Its transaction ends with each request, so no read keeps an old snapshot
-    (SQLite's would, for as long as a read transaction stays open)."""
+def test_a_read_after_the_commit_sees_what_was_committed(app, client, alice):
     publish(client, alice, title="First")
     assert len(client.get(f"{API}/posts").get_json()["items"]) == 1
     publish(client, alice, title="Second")
     assert len(client.get(f"{API}/posts").get_json()["items"]) == 2
 
 
-@pytest.mark.postgres
-def test_a_kept_connection_the_server_dropped_is_replaced(app, client, alice):
-    publish(client, alice)
-    assert client.get(f"{API}/posts").status_code == 200
-    first = kept_connection(app).connection.dbapi_connection.info.backend_pid
-    killer = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
-    with killer.connect() as connection:
-        connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": first})
-    killer.dispose()
-    assert client.get(f"{API}/posts").status_code == 200
-    assert kept_connection(app).connection.dbapi_connection.info.backend_pid != first
+def test_sqlite_sessions_take_the_write_lock_and_readers_take_none(app, database_url):
+    """BEGIN IMMEDIATE for the session, so two writers queue instead of racing;
+    nothing for the read-only engine, so a reader never holds up a writer."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's locking")
+    path = database_url.removeprefix("sqlite:///")
 
+    def another_writer_can_begin():
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            other.close()
 
-@pytest.mark.postgres
-def test_connections_lent_for_reading_come_back_transactional(app, client, alice):
-    post = publish(client, alice)
-    for _ in range(3):
-        assert client.get(f"{API}/posts").status_code == 200
-    read_on_another_thread(app, alice, post)
     with app.app_context():
-        db.engine.dispose()  # the kept one is closed, the lent ones are back
-    # Drawn for a write: the pool must not hand over a connection still in autocommit.
-    with app.test_request_context(method="POST"), db.engine.connect() as connection:
-        assert connection.connection.dbapi_connection.autocommit is False
+        database.reading_connection().execute(select(Category.id)).all()
+        assert another_writer_can_begin()
+        db.session.execute(select(Category.id)).all()
+        assert not another_writer_can_begin()
+        db.session.rollback()
+    assert another_writer_can_begin()
 
 
 @pytest.mark.postgres
 def test_a_read_runs_in_autocommit(app, client, alice):
     """One round trip per read: in autocommit psycopg sends no BEGIN before the
     SELECT, so no ROLLBACK follows it either."""
-
     publish(client, alice)
     with engine_events(app, "before_cursor_execute") as calls:
         assert client.get(f"{API}/posts").status_code == 200
-    assert [conn.connection.dbapi_connection.autocommit for conn, *_ in calls] == [True]
+    assert [is_read_only(conn) for conn, *_ in calls] == [True]
+    assert [
+        options["isolation_level"]
+        for conn, *_ in calls
+        for options in [conn.get_execution_options()]
+    ] == ["AUTOCOMMIT"]
 
 
 @pytest.mark.postgres
-def test_a_kept_connection_in_autocommit_is_not_rolled_back_after_each_read(app, client, alice):
+def test_connections_lent_for_reading_come_back_transactional(app, client, alice):
     publish(client, alice)
-    with engine_events(app, "rollback") as rollbacks:
+    for _ in range(3):
+        assert client.get(f"{API}/posts").status_code == 200
+    # Drawn by the session (a writer): never a connection still in autocommit.
+    with app.app_context():
         for _ in range(3):
-            assert client.get(f"{API}/posts").status_code == 200
-    assert rollbacks == []
+            assert db.session.connection().connection.dbapi_connection.autocommit is False
+            db.session.rollback()
 
 
 @pytest.mark.postgres
-def test_a_kept_connection_is_rolled_back_after_an_error(app):
-    with engine_events(app, "rollback") as rollbacks, app.test_request_context():
-        database.reading_connection().execute(text("SELECT 1"))
-        database.close_reading_connection(RuntimeError("the view failed"))
-    assert len(rollbacks) == 1
+def test_a_connection_the_server_dropped_is_replaced(app, client, alice):
+    publish(client, alice)
+    assert client.get(f"{API}/posts").status_code == 200
+    with app.app_context(), db.engine.connect() as connection:
+        pid = connection.connection.dbapi_connection.info.backend_pid
+    killer = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+    with killer.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+    killer.dispose()
+    for _ in range(3):  # whichever pooled connection it was, none fails a request
+        assert client.get(f"{API}/posts").status_code == 200
+
+
+@pytest.mark.postgres
+def test_orjson_parses_json_on_folios_connections_only(app):
+    with app.app_context(), db.engine.connect() as connection:
+        ours = connection.connection.dbapi_connection
+        assert ours.execute("SELECT '{\"a\": 1}'::json").fetchone()[0] == {"a": 1}
+        assert json_loader(ours)._loads is orjson.loads  # psycopg keeps it there
+    url = app.config["SQLALCHEMY_DATABASE_URI"].replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(url) as other:
+        assert json_loader(other)._loads is not orjson.loads
+
+
+def json_loader(connection):
+    oid = psycopg.adapters.types["json"].oid
+    return connection.adapters.get_loader(oid, psycopg.pq.Format.TEXT)

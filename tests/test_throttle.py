@@ -189,9 +189,9 @@ def test_counters_and_known_addresses_live_in_redis_when_configured(app, client,
 
     from app.extensions import limiter
 
-    assert app.config["RATELIMIT_STORAGE_URI"].startswith("redis://")
+    assert app.config["RATELIMIT_STORAGE_URI"].startswith("folio+redis://")
     with app.app_context():
-        assert type(limiter.storage).__name__.startswith("Redis")
+        assert type(limiter.storage).__name__ == "WindowRememberingRedisStorage"
     make_user("alice")
     assert attempt(client, "alice", password=PASSWORD).status_code == 200
     store = redis.Redis.from_url(os.environ["REDIS_URL"])

@@ -37,12 +37,12 @@ from prometheus_client import (
     multiprocess,
 )
 from sqlalchemy import event
-from sqlalchemy.pool import Pool
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from app.core.api import Blueprint
 from app.core.request_log import request_duration_s
+from app.extensions import db
 
 REQUEST_LABELS = ("method", "endpoint", "status")
 UNMATCHED = "unmatched"
@@ -92,18 +92,25 @@ def on_checkin(dbapi_connection, connection_record):
     POOL_CHECKED_OUT.set(len(_checked_out))
 
 
-def watch_connection_pools():
-    """Follow every SQLAlchemy pool in the process: in production, the app's one."""
-    if not event.contains(Pool, "checkout", on_checkout):
-        event.listen(Pool, "checkout", on_checkout)
-        event.listen(Pool, "checkin", on_checkin)
+def watch_connection_pools(app):
+    """Follow the app's own pools (not every pool in the process: Alembic's and
+    test helpers' connections are not the service's)."""
+    with app.app_context():
+        for engine in db.engines.values():
+            event.listen(engine.pool, "checkout", on_checkout)
+            event.listen(engine.pool, "checkin", on_checkin)
 
 
 def init_metrics(app):
     if "metrics" in app.config["BENCH_LAYERS_OFF"]:  # bench/layers.py only
         return
     app.after_request(record_request)
-    watch_connection_pools()
+
+
+def init_pool_metrics(app):
+    """After the database is set up (the app's engines exist from then on)."""
+    if "metrics" not in app.config["BENCH_LAYERS_OFF"]:  # bench/layers.py only
+        watch_connection_pools(app)
 
 
 def registry():
