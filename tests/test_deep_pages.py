@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, text
 
-from app.core import page_anchors
 from app.extensions import db
 from app.models import Post
+from app.services import page_anchors
 from tests.sql_helpers import captured_posts_query, rows_read
 
 pytestmark = pytest.mark.postgres
