@@ -8,11 +8,10 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from marshmallow import ValidationError
 
-from app.core import idempotency
 from app.extensions import db
 from app.migration_check import migration_commands
 from app.schemas.user import RegisterSchema
-from app.services import account_mail, accounts, counters, outbox, seeding, tokens
+from app.services import account_mail, accounts, counters, idempotency, outbox, seeding, tokens
 
 
 @click.command("create-admin")
