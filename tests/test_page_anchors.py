@@ -27,7 +27,9 @@ def app(make_app):
 
 @pytest.fixture(autouse=True)
 def small_stride(monkeypatch):
+    """Anchors every 5 rows, used from the first one on (not from MIN_OFFSET's 5,000)."""
     monkeypatch.setattr(page_anchors, "STRIDE", STRIDE)
+    monkeypatch.setattr(page_anchors, "MIN_OFFSET", STRIDE)
 
 
 @pytest.fixture
