@@ -60,10 +60,12 @@ _anchors = weakref.WeakKeyDictionary()
 #   offset        0      2,000    5,000    20,000
 #   OFFSET      2.1 ms   2.6 ms   3.1 ms    7.2 ms
 #   anchors       -      2.0 ms   2.2 ms    2.3 ms  (both statements)
-# In process (test client, median of interleaved rounds on a busy 2-core machine)
-# the two were within the noise up to 10,000 and anchors halved offset 20,000
-# (3.6 against 7.6 ms wall; page 1 3.0 ms); helper B measured offset 2,000 at
-# 0.76-0.87x page 1 with anchors and about 1.0x without. An OFFSET walks about
+# In process (Conduit's articles through the test client, medians of 11
+# interleaved rounds of 50, a busy 2-core machine, two runs): at offsets 2,000
+# and 3,000 anchors cost 130-400 us more CPU and saved no wall time; without them
+# offset 2,000 was 0.89x page 1 in both runs. Anchors halved offset 20,000 (3.6
+# against 7.6 ms wall). Helper B measured offset 2,000 at 0.76-0.87x page 1 with
+# anchors and about 1.0x without. An OFFSET walks about
 # 0.25 us of index per row skipped: below 5,000 rows that is under the anchors'
 # own cost, past it the walk grows and the anchors' stays flat. Keep it >= STRIDE.
 MIN_OFFSET = 5 * STRIDE
