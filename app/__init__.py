@@ -34,6 +34,7 @@ from app.ops.health import blp as health_blp
 from app.ops.metrics import blp as metrics_blp
 from app.ops.metrics import init_metrics, init_pool_metrics
 from app.schemas import problems  # noqa: F401  (the spec names its schemas: core/openapi.py)
+from app.services import tokens  # noqa: F401  (registers the JWT loaders that find a token's user)
 from app.tasks import init_celery
 from config import Config, load_config
 

@@ -14,11 +14,10 @@ from flask.cli import AppGroup, ScriptInfo, run_command, with_appcontext
 from marshmallow import ValidationError
 from werkzeug.serving import is_running_from_reloader
 
-from app.core import idempotency
 from app.extensions import db
 from app.migration_check import migration_commands
 from app.schemas.user import RegisterSchema
-from app.services import account_mail, accounts, counters, outbox, seeding, tokens
+from app.services import account_mail, accounts, counters, idempotency, outbox, seeding, tokens
 from config import ConfigError, load_config
 
 

@@ -11,14 +11,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, text
 
-from app.core import page_anchors
 from app.extensions import db
 from app.models import Post
+from app.services import page_anchors
 from tests.sql_helpers import captured_posts_query, rows_read
 
 pytestmark = pytest.mark.postgres
 
-POSTS = 3000
+POSTS = 6000  # past page_anchors.MIN_OFFSET, where numbered pages start from anchors
 PER_PAGE = 20
 PAGE_IDS = "posts_1"  # in page mode, the id subquery's reference to posts (pagination.page_query)
 
@@ -72,8 +72,18 @@ def test_a_deep_numbered_page_walks_past_earlier_rows(app, client, many_posts):
 
 
 def test_a_deep_numbered_page_starts_from_an_anchor(app, client, many_posts):
-    """Page 121 (offset 2,400) seeks to the anchor at row 2,000 and skips 400 more."""
-    client.get(f"/api/v1/posts?per_page={PER_PAGE}&page=100")  # builds the anchors
+    """Page 271 (offset 5,400) seeks to the anchor at row 5,000 and skips 400 more."""
+    assert page_anchors.MIN_OFFSET <= 5400
+    client.get(f"/api/v1/posts?per_page={PER_PAGE}&page=260")  # builds the anchors
+    path = f"/api/v1/posts?per_page={PER_PAGE}&page=271"
+    read = rows_read(app, *captured_posts_query(app, client, path), alias=PAGE_IDS)
+    assert read <= 5400 % page_anchors.STRIDE + PER_PAGE
+
+
+def test_a_numbered_page_short_of_the_anchors_threshold_walks_its_offset(app, client, many_posts):
+    """Page 121 (offset 2,400) is below MIN_OFFSET: one OFFSET over ids, no counter read
+    first, cheaper there than seeking from an anchor (page_anchors.MIN_OFFSET)."""
+    assert page_anchors.MIN_OFFSET > 2400
     path = f"/api/v1/posts?per_page={PER_PAGE}&page=121"
     read = rows_read(app, *captured_posts_query(app, client, path), alias=PAGE_IDS)
-    assert read <= 2400 - 2 * page_anchors.STRIDE + PER_PAGE
+    assert read >= 2400

@@ -81,7 +81,7 @@ def test_a_retry_a_day_later_still_replays(client, alice, monkeypatch):
     """Keys are kept at least 24 hours: move the clock, not sleep."""
     first = create(client, keyed(alice))
     later = clock.utcnow() + timedelta(hours=23, minutes=59)
-    monkeypatch.setattr("app.core.idempotency.utcnow", lambda: later)
+    monkeypatch.setattr("app.services.idempotency.utcnow", lambda: later)
     retry = create(client, keyed(alice))
     assert retry.status_code == 201
     assert retry.get_json()["id"] == first.get_json()["id"]

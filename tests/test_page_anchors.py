@@ -1,4 +1,4 @@
-"""Page anchors (app/core/page_anchors.py) give exactly the pages OFFSET gives.
+"""Page anchors (app/services/page_anchors.py) give exactly the pages OFFSET gives.
 
 With a stride of 5, a list of 23 published posts has anchors at rows 5, 10, 15
 and 20. Every page of every size, in both directions of both stable sorts, must
@@ -10,7 +10,7 @@ PostgreSQL only: SQLite has no revision, so it pages by OFFSET.
 
 import pytest
 
-from app.core import page_anchors
+from app.services import page_anchors
 from tests.content_helpers import API, create_post, post_url, publish
 from tests.sql_helpers import engine_events, sent_statements
 
@@ -27,7 +27,9 @@ def app(make_app):
 
 @pytest.fixture(autouse=True)
 def small_stride(monkeypatch):
+    """Anchors every 5 rows, used from the first one on (not from MIN_OFFSET's 5,000)."""
     monkeypatch.setattr(page_anchors, "STRIDE", STRIDE)
+    monkeypatch.setattr(page_anchors, "MIN_OFFSET", STRIDE)
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict, NotFound
 
 from app.api import blp
+from app.api.idempotency import idempotent_create
 from app.core.conditional import cacheable, check_if_match, etagged, if_match, versioned
-from app.core.idempotency import idempotent_create
 from app.core.paging import paginate
 from app.core.permissions import auth_required
 from app.extensions import db

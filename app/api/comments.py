@@ -6,9 +6,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Forbidden, NotFound
 
 from app.api import blp
+from app.api.idempotency import idempotent_create
 from app.api.posts import post_or_404
 from app.core.conditional import cacheable, check_if_match, etagged, if_match, versioned
-from app.core.idempotency import idempotent_create
 from app.core.openapi import problems
 from app.core.paging import paginate
 from app.core.permissions import auth_optional, auth_required, ensure_can_modify, viewer

@@ -8,8 +8,8 @@ from marshmallow import ValidationError, fields, validate
 from werkzeug.exceptions import NotFound, Unauthorized
 
 from app.api import blp
+from app.api.idempotency import idempotent_create
 from app.core.conditional import cacheable, check_if_match, etagged, if_match, versioned
-from app.core.idempotency import idempotent_create
 from app.core.openapi import problems
 from app.core.paging import paginate
 from app.core.permissions import auth_optional, auth_required, ensure_can_modify, viewer
@@ -64,6 +64,14 @@ def found(post):
     return post
 
 
+def committed_answer(post):
+    """The post as this request's writes leave it, read before they commit (see
+    `posts.reload`), then the commit; 404 with nothing written when it is gone."""
+    answer = found(posts.reload(post, current_user))
+    db.session.commit()
+    return answer
+
+
 @blp.route("/posts")
 @auth_optional
 @problems(400)
@@ -116,8 +124,7 @@ def update_post(changes, reference):
     check_if_match(post)
     with category_must_exist():
         posts.update_post(post, changes)
-    db.session.commit()
-    return versioned(posts.reload(post, current_user))
+    return versioned(committed_answer(post))
 
 
 @blp.route("/posts/<reference>", methods=["DELETE"])
@@ -140,9 +147,9 @@ def delete_post(reference):
 def favorite_post(reference):
     """Favourite a post; doing it again changes nothing."""
     post = post_or_404(reference)
-    posts.favorite(current_user, post)
-    db.session.commit()
-    return posts.reload(post, current_user)
+    if not posts.favorite(current_user, post):
+        raise NotFound("No such post.")
+    return committed_answer(post)
 
 
 @blp.route("/posts/<reference>/favorite", methods=["DELETE"])
@@ -152,8 +159,7 @@ def unfavorite_post(reference):
     """Take a favourite back; doing it again changes nothing."""
     post = post_or_404(reference)
     posts.unfavorite(current_user, post)
-    db.session.commit()
-    return posts.reload(post, current_user)
+    return committed_answer(post)
 
 
 @blp.route("/feed")

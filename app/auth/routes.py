@@ -42,7 +42,7 @@ STALE_FOR_EMAIL = "Sign in again, or send current_password, to change your email
 RESET_ON_ITS_WAY = "If an account has this email, a mail with a reset link is on its way."
 INVALID_LINK = "This link is unknown, used already, or expired; ask for a new one."
 ALREADY_VERIFIED = "Your email is verified already."
-throttled = login_throttle(lambda body: body.get("login"))
+throttled = login_throttle(lambda body: body.get("login"), accounts.find_by_login)
 
 
 def conflict(error):

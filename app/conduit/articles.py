@@ -7,6 +7,7 @@ made by either blueprint keep working.
 """
 
 from flask_jwt_extended import current_user
+from werkzeug.exceptions import NotFound
 
 from app.conduit import blp
 from app.conduit.lookup import article_or_404, article_to_change_or_404
@@ -26,6 +27,16 @@ from app.services import posts
 
 def article(post):
     return {"article": post}
+
+
+def committed_article(post):
+    """The article as this request's writes leave it, read before they commit (see
+    `posts.reload`), then the commit; 404 with nothing written when it is gone."""
+    answer = posts.reload(post, current_user, profiles=True)
+    if answer is None:
+        raise NotFound("No such article.")
+    db.session.commit()
+    return article(answer)
 
 
 def article_page(rows, args):
@@ -61,8 +72,7 @@ def feed(args):
 def create_article(data):
     """Write and publish an article."""
     post = posts.create_post(current_user, {**data["article"], "status": "published"})
-    db.session.commit()
-    return article(posts.reload(post, current_user, profiles=True))
+    return committed_article(post)
 
 
 @blp.route("/articles/<article_slug:slug>")
@@ -84,8 +94,7 @@ def update_article(data, slug):
     post = article_to_change_or_404(slug, current_user)
     ensure_can_modify(current_user, post.author_id)
     posts.update_post(post, data["article"])
-    db.session.commit()
-    return article(posts.reload(post, current_user, profiles=True))
+    return committed_article(post)
 
 
 @blp.route("/articles/<article_slug:slug>", methods=["DELETE"])
@@ -106,9 +115,9 @@ def delete_article(slug):
 def favorite(slug):
     """Favourite an article; doing it again changes nothing."""
     post = article_or_404(slug, current_user)
-    posts.favorite(current_user, post)
-    db.session.commit()
-    return article(posts.reload(post, current_user, profiles=True))
+    if not posts.favorite(current_user, post):
+        raise NotFound("No such article.")
+    return committed_article(post)
 
 
 @blp.route("/articles/<article_slug:slug>/favorite", methods=["DELETE"])
@@ -118,5 +127,4 @@ def unfavorite(slug):
     """Take a favourite back; doing it again changes nothing."""
     post = article_or_404(slug, current_user)
     posts.unfavorite(current_user, post)
-    db.session.commit()
-    return article(posts.reload(post, current_user, profiles=True))
+    return committed_article(post)

@@ -47,7 +47,7 @@ def password_in_body():
     return isinstance(user, dict) and bool(user.get("password"))
 
 
-throttled = login_throttle(login_in_body)
+throttled = login_throttle(login_in_body, accounts.find_by_login)
 
 
 def signed_in(user, token):

@@ -1,43 +1,23 @@
-"""How every blueprint authenticates: flask-jwt-extended's callbacks, wired once.
+"""How every blueprint answers a token it cannot accept, wired once.
 
-On each request with a token, one query loads the user and checks the
-token's family and jti against the revocation tables; the user must still be
-active, so logout, password changes, deactivation and role changes take
-effect on the next request rather than when the token expires. Every token
-failure is the same kind of answer: 401 problem details with
-`WWW-Authenticate: Bearer`.
+Every token failure is the same kind of answer: 401 problem details with
+`WWW-Authenticate: Bearer`. Which user a token names, and whether it is
+revoked, is the services' work (app/services/tokens.py registers those loaders).
 """
 
 from pathlib import Path
 
-from flask import current_app, g
+from flask import current_app
 from werkzeug.exceptions import Unauthorized
 
 from app.core.errors import problem
 from app.extensions import jwt
-from app.services.tokens import user_and_revocation
 
 ASYMMETRIC_PREFIXES = ("RS", "ES", "PS", "Ed")
 
 
 def unauthorized(detail):
     return problem(401, detail, headers={"WWW-Authenticate": "Bearer"})
-
-
-@jwt.token_in_blocklist_loader
-def token_revoked(_header, claims):
-    # flask-jwt-extended asks this first, then load_user: one query answers both.
-    g.token_user, revoked = user_and_revocation(claims)
-    return revoked
-
-
-@jwt.user_lookup_loader
-def load_user(_header, claims):
-    user = g.pop("token_user", None)
-    if user is None or not user.is_active:
-        return None
-    g.user_id = user.id
-    return user
 
 
 @jwt.unauthorized_loader

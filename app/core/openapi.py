@@ -46,7 +46,7 @@ from marshmallow import fields
 from app.core.rate_limits import UNLIMITED_PREFIXES
 
 BEARER = "bearerAuth"
-# What app/core/idempotency.py accepts, and the spec says.
+# What app/api/idempotency.py accepts, and the spec says.
 IDEMPOTENCY_KEY_PATTERN = "^[!-~]{1,255}$"
 # No NUL anywhere in the string. Said as "does not match NUL" rather than as the
 # equivalent `^[^\u0000]*$`: generators draw a long string for that pattern

@@ -3,7 +3,7 @@
 One argon2id hash costs about 0.3 CPU-seconds with the shipped parameters, so
 these endpoints are the cheapest way to load the service, and the sign-in ones
 are where passwords are guessed. Each such view takes ONE decorator from here:
-`registration_throttle`, `login_throttle(login_of)`, `password_change_throttle`,
+`registration_throttle`, `login_throttle(login_of, find_account)`, `password_change_throttle`,
 or `password_work()` for any other view that hashes (a password reset, say).
 
 Bounding the work (every password endpoint, success or not):
@@ -46,7 +46,6 @@ from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import ServiceUnavailable
 
 from app.extensions import limiter
-from app.services import accounts
 
 # A refused hash frees up within a hash's time: a second is a fair retry hint.
 HASH_SLOT_RETRY_AFTER_S = 1
@@ -179,11 +178,11 @@ def client_text_key(kind, text):
     return f"{kind}:{normalised}"
 
 
-def account_named(login):
-    """`user:<id>` for the account `login` names (email or username, any case), else
-    `login:<normalised login>`: unknown logins are counted the same way."""
+def account_named(login, find_account):
+    """`user:<id>` for the account `find_account(login)` finds (email or username, any
+    case), else `login:<normalised login>`: unknown logins are counted the same way."""
     normalised = login.strip().lower()
-    user = accounts.find_by_login(normalised) if 0 < len(normalised) <= MAX_KEYED_TEXT else None
+    user = find_account(normalised) if 0 < len(normalised) <= MAX_KEYED_TEXT else None
     return f"user:{user.id}" if user else client_text_key("login", login)
 
 
@@ -269,13 +268,15 @@ def guessing_throttle(resolve, when=None):
     return decorate
 
 
-def login_throttle(login_of):
-    """For a sign-in view whose JSON body carries the login where `login_of(body)` looks."""
+def login_throttle(login_of, find_account):
+    """For a sign-in view whose JSON body carries the login where `login_of(body)` looks;
+    `find_account(login)` is the user that login names, or None (a service's lookup:
+    the plumbing keys the counters, the accounts are the services' to find)."""
 
     def resolve():
         body = request.get_json(silent=True)
         login = login_of(body) if isinstance(body, dict) else None
-        return account_named(login) if isinstance(login, str) else "login:"
+        return account_named(login, find_account) if isinstance(login, str) else "login:"
 
     return guessing_throttle(resolve)
 

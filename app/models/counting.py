@@ -24,7 +24,7 @@ row, then the tags. Tags are only ever changed while the counter row is held
 so two writers can never hold tags in opposite orders. The price, as before:
 writers of published posts queue on the counter row until they commit.
 
-The counter row's xmin is page anchors' revision (app/core/page_anchors.py): it
+The counter row's xmin is page anchors' revision (app/services/page_anchors.py): it
 changes exactly when the counter is updated, that is when a published post joins
 or leaves the list; retagging only locks it. A missing counter row means
 "unknown": the triggers' UPDATE then changes nothing and readers count.

@@ -19,10 +19,10 @@ means "unknown": readers then count.
 from sqlalchemy import bindparam, func, insert, literal, literal_column, select, update
 
 from app.core.database import reading_connection
-from app.core.page_anchors import Maintained, MaintainedCount
 from app.extensions import db
 from app.models import Counter, Post, Tag, post_tags
 from app.models.post import PUBLISHED_POSTS
+from app.services.page_anchors import Maintained, MaintainedCount
 
 # Sorts of the published list whose keys never change: published_at is stamped
 # once, created_at at creation; so only joining or leaving reorders the list.

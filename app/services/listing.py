@@ -10,7 +10,7 @@ module knows nothing of HTTP: it runs statements and gives back rows.
   deep page does not compute the columns of the rows it skips), and the total
   comes in the same statement, counted or read from the counter. For a list
   whose size a counter maintains, a deep page seeks to the nearest anchor
-  first (app/core/page_anchors.py).
+  first (app/services/page_anchors.py).
 - Cursor mode: keyset over (sort key, id), so a deep page costs what the first
   does, and inserts while a client scrolls cause no duplicates or gaps.
 - Offset windows (Conduit's `limit`/`offset`): page mode's statement by offset.
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, tuple_
 
-from app.core import page_anchors
 from app.core.database import reading_connection
 from app.extensions import db
+from app.services import page_anchors
 from app.services.statement_cache import derived
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.types import String, TypeDecorator
 
@@ -397,10 +398,17 @@ def article_listing(viewer, **filters):
 
 
 def reload(post, viewer, *, profiles=False):
-    """The post as a row, with counts and flags computed after this request's writes."""
+    """The post as a row, with counts and flags computed after this request's writes;
+    None when it is gone (deleted by another request).
+
+    Call it before the commit, in the writes' own transaction: the row is then
+    what the commit makes durable, and the writes' locks (the post's FOR UPDATE,
+    the favourite's key lock on it) keep a concurrent delete out. After the
+    commit the post may be gone, and the expired ORM object with it.
+    """
     db.session.flush()
     params = {"reference": post.id, **viewer_params(viewer)}
-    return read_rows(read_select(viewer is not None, True, profiles), params).one()
+    return read_rows(read_select(viewer is not None, True, profiles), params).one_or_none()
 
 
 @built_once
@@ -461,9 +469,16 @@ def delete_post(post):
 
 
 def favorite(user, post):
-    insert_ignoring_duplicates(
-        db.session, Favorite, user_id=user.id, post_id=post.id, created_at=utcnow()
-    )
+    """Favourite `post` (again: nothing changes). False when the post is gone: deleted
+    since this request read it, the favourite's foreign key refuses the insert, and
+    the transaction can only be rolled back."""
+    try:
+        insert_ignoring_duplicates(
+            db.session, Favorite, user_id=user.id, post_id=post.id, created_at=utcnow()
+        )
+    except IntegrityError:
+        return False
+    return True
 
 
 def unfavorite(user, post):

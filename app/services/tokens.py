@@ -18,13 +18,13 @@ The window is what a thief holding a copy can use too, so it is seconds.
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
+from flask import current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core.clock import utcnow
-from app.extensions import db
+from app.extensions import db, jwt
 from app.models import RevokedToken, TokenFamily, User
 
 FAMILY_CLAIM = "fam"
@@ -153,6 +153,31 @@ def user_and_revocation(claims):
     query = select(User, revocation(claims).label("revoked")).where(User.id == int(claims["sub"]))
     row = db.session.execute(query).one_or_none()
     return (row.User, row.revoked) if row is not None else (None, False)
+
+
+# --- the token on each request ------------------------------------------------------
+# Registered when this module is imported (the app factory imports it): on each
+# request with a token, one query loads the user and checks the token's family
+# and jti against the revocation tables; the user must still be active, so
+# logout, password changes, deactivation and role changes take effect on the
+# next request rather than when the token expires. The 401 answers for tokens
+# that fail are app/core/auth.py's.
+
+
+@jwt.token_in_blocklist_loader
+def token_revoked(_header, claims):
+    # flask-jwt-extended asks this first, then load_user: one query answers both.
+    g.token_user, revoked = user_and_revocation(claims)
+    return revoked
+
+
+@jwt.user_lookup_loader
+def load_user(_header, claims):
+    user = g.pop("token_user", None)
+    if user is None or not user.is_active:
+        return None
+    g.user_id = user.id
+    return user
 
 
 def purge_expired(now=None):

@@ -3,8 +3,10 @@
 `?page=4000` of the posts list skips 79,980 rows; even over ids only, walking
 that much of the index took 12 ms, ten times page 1. For a list whose size a
 counter maintains (`Maintained`), the process keeps an anchor every `STRIDE`
-rows: the sort key of row STRIDE, 2*STRIDE, ... A deep page then starts after
-the nearest anchor below it (an index seek) and skips fewer than STRIDE rows.
+rows: the sort key of row STRIDE, 2*STRIDE, ... A deep page (from MIN_OFFSET
+rows on) then starts after the nearest anchor below it (an index seek) and
+skips fewer than STRIDE rows; a shallower one is an OFFSET over ids, cheaper
+than reading the counter first.
 
 The anchors are exact, not an estimate: they are rebuilt (one window-function
 pass over ids) when the list's revision differs from the one they were built
@@ -51,9 +53,28 @@ class MaintainedCount:
 _anchors = weakref.WeakKeyDictionary()
 
 
+# From this offset on, anchors pay for the statement that reads the counter's
+# revision (about 0.2 ms of CPU in process, and a round trip). Measured on 100,000
+# posts (95,155 published), PostgreSQL 15 after VACUUM ANALYZE, the published list
+# newest first, 20 rows; database time per page (psycopg, median of 15 x 10):
+#   offset        0      2,000    5,000    20,000
+#   OFFSET      2.1 ms   2.6 ms   3.1 ms    7.2 ms
+#   anchors       -      2.0 ms   2.2 ms    2.3 ms  (both statements)
+# In process (Conduit's articles through the test client, medians of 11
+# interleaved rounds of 50, a busy 2-core machine, two runs): at offsets 2,000
+# and 3,000 anchors cost 130-400 us more CPU and saved no wall time; without them
+# offset 2,000 was 0.89x page 1 in both runs. Anchors halved offset 20,000 (3.6
+# against 7.6 ms wall). Helper B measured offset 2,000 at 0.76-0.87x page 1 with
+# anchors and about 1.0x without. An OFFSET walks about
+# 0.25 us of index per row skipped: below 5,000 rows that is under the anchors'
+# own cost, past it the walk grows and the anchors' stays flat. Keep it >= STRIDE.
+MIN_OFFSET = 5 * STRIDE
+
+
 def may_help(counter, sort, offset):
-    """Whether anchors could serve this page: worth reading the counter's state first."""
-    return counter is not None and sort.name in counter.stable_sorts and offset >= STRIDE
+    """Whether anchors could serve this page: deep enough to pay for reading the
+    counter's state first (MIN_OFFSET), in a sort whose keys never change."""
+    return counter is not None and sort.name in counter.stable_sorts and offset >= MIN_OFFSET
 
 
 def usable(known):

@@ -5,26 +5,23 @@ the record (user, key, request hash) is inserted first, in the same
 transaction as the resource and the stored answer, so either all three are
 committed or none. A concurrent duplicate blocks on the unique (user, key)
 index until the first commits, then replays its answer. A replay with a
-different body is 422. Records live 24 hours (`IDEMPOTENCY_TTL_S`).
+different body is 422. Records live 24 hours (`IDEMPOTENCY_TTL_S`); the store
+is app/services/idempotency.py. Only /api/v1 offers the header.
 """
 
 import hashlib
 import json
 import re
-from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, request
 from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Conflict, UnprocessableEntity
 
-from app.core.clock import utcnow
 from app.core.openapi import IDEMPOTENCY_KEY_PATTERN, problems
 from app.extensions import db
-from app.models import IdempotencyRecord
+from app.services.idempotency import claim, find_record, keep_answer
 
 HEADER = "Idempotency-Key"
 # 1 to 255 visible ASCII characters, as the spec documents: the column holds 255,
@@ -42,16 +39,6 @@ def request_fingerprint():
     return hashlib.sha256(material).hexdigest()
 
 
-def find_record(user_id, key):
-    return db.session.scalar(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.user_id == user_id,
-            IdempotencyRecord.key == key,
-            IdempotencyRecord.expires_at > utcnow(),
-        )
-    )
-
-
 def replay(record, fingerprint):
     if record.request_hash != fingerprint:
         raise UnprocessableEntity(f"This {HEADER} was used with a different request.")
@@ -64,28 +51,6 @@ def replay(record, fingerprint):
         response.headers["Location"] = record.location
     response.headers["Idempotent-Replayed"] = "true"
     return response
-
-
-def claim(user_id, key, fingerprint):
-    """Insert this request's record, or return the record that got there first."""
-    db.session.execute(
-        delete(IdempotencyRecord).where(
-            IdempotencyRecord.user_id == user_id,
-            IdempotencyRecord.key == key,
-            IdempotencyRecord.expires_at <= utcnow(),
-        )
-    )
-    ttl = timedelta(seconds=current_app.config["IDEMPOTENCY_TTL_S"])
-    record = IdempotencyRecord(
-        user_id=user_id, key=key, request_hash=fingerprint, expires_at=utcnow() + ttl
-    )
-    db.session.add(record)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        return None, find_record(user_id, key)
-    return record, None
 
 
 def idempotent_create(view):
@@ -110,17 +75,9 @@ def idempotent_create(view):
             raise Conflict(f"A request with this {HEADER} is still in progress; retry shortly.")
         response = view(*args, **kwargs)
         if 200 <= response.status_code < 300:
-            record.status_code = response.status_code
-            record.response_body = response.get_data(as_text=True)
-            record.location = response.headers.get("Location")
+            body = response.get_data(as_text=True)
+            keep_answer(record, response.status_code, body, response.headers.get("Location"))
             db.session.commit()
         return response
 
     return Blueprint.doc(parameters=["Idempotency-Key"])(problems(409)(wrapper))
-
-
-def purge_expired(now=None):
-    result = db.session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= (now or utcnow()))
-    )
-    return result.rowcount
