@@ -95,11 +95,7 @@ def app(primary, replica):
     wait_until(lambda: replayed_to_primary(primary, replica), REPLAY_TIMEOUT_S, "no replay")
     app.statements = Statements(app)
     yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    for replica_ in app.extensions[replicas.REPLICAS].replicas:
-        replica_.engine.dispose()
+    dispose(app)
 
 
 def forget_write_positions(app):
@@ -189,6 +185,42 @@ def test_with_replay_paused_a_writer_reads_their_write_from_the_primary(
     # still active?) stays on the primary: a sign-out takes effect at once.
     assert sent["replica"] > 0
     assert sent["primary"] == 1
+
+
+def test_anonymous_reads_skip_a_replica_further_behind_than_the_limit(
+    app, client, primary, replica
+):
+    strict = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+        DATABASE_REPLICA_URLS=[replica.url],
+        REPLICA_MAX_LAG_S=1,
+    )
+    reader = strict.test_client()
+    author = sign_up(client, "hurried")
+    wait_until(lambda: replayed_to_primary(primary, replica), REPLAY_TIMEOUT_S, "no replay")
+    titles(reader)  # dated: caught up
+    replica.execute("SELECT pg_wal_replay_pause()")
+    try:
+        title = f"Past the limit {uuid.uuid4().hex[:6]}"
+        publish(client, author, title)
+        time.sleep(2.5)  # the replica now misses 2.5 s of the primary's writes
+        before = fallbacks("replica_lagging")
+        assert title in titles(reader)  # from the primary
+        assert fallbacks("replica_lagging") == before + 1
+        replicas_state = reader.get("/health/ready").get_json()["replicas"]
+        assert replicas_state == {f"127.0.0.1:{replica.port}/folio": "lagging"}
+    finally:
+        replica.execute("SELECT pg_wal_replay_resume()")
+        dispose(strict)
+
+
+def dispose(app):
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    for replica in app.extensions[replicas.REPLICAS].replicas:
+        replica.engine.dispose()
 
 
 def test_a_stopped_replica_degrades_to_the_primary_without_a_failed_request(app, client, replica):
