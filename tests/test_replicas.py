@@ -219,8 +219,7 @@ def dispose(app):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    for replica in app.extensions[replicas.REPLICAS].replicas:
-        replica.engine.dispose()
+    app.extensions[replicas.REPLICAS].dispose()
 
 
 def test_a_stopped_replica_degrades_to_the_primary_without_a_failed_request(app, client, replica):

@@ -222,6 +222,11 @@ class ReplicaSet:
         except Exception as error:  # its reads will find Redis away too: the primary
             log.warning("replicas: Redis did not answer: %s", error)
 
+    def dispose(self, close=True):
+        """Drop the replicas' pools (a forked worker must not share them)."""
+        for replica in self.replicas:
+            replica.engine.dispose(close=close)
+
     # --- Reporting
     def states(self):
         """{replica: "ok" | "lagging" | "down"}, asked now (readiness)."""
