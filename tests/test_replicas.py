@@ -155,6 +155,7 @@ def test_reads_are_served_by_the_replica_and_writes_by_the_primary(app, client, 
     assert 'folio_db_routed_reads_total{server="replica"}' in metrics
 
 
+@pytest.mark.redis  # where the writer's position is shared between instances
 def test_with_replay_paused_a_writer_reads_their_write_from_the_primary(
     app, client, primary, replica
 ):
@@ -170,6 +171,12 @@ def test_with_replay_paused_a_writer_reads_their_write_from_the_primary(
         assert title in listed  # the writer's own write, at once
         assert sent["replica"] == 0
         assert fallbacks("behind_own_write") == before + 1
+        # On another instance too: the position is in Redis, not in this process.
+        other_instance = instance_like(app, REDIS_URL=app.config["REDIS_URL"])
+        try:
+            assert title in titles(other_instance.test_client(), author)
+        finally:
+            dispose(other_instance)
         # Anyone else reads the replica, which does not have it yet, and is not held up.
         started = time.monotonic()
         listed, sent = app.statements.during(lambda: titles(client))
@@ -190,12 +197,7 @@ def test_with_replay_paused_a_writer_reads_their_write_from_the_primary(
 def test_anonymous_reads_skip_a_replica_further_behind_than_the_limit(
     app, client, primary, replica
 ):
-    strict = create_app(
-        "testing",
-        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
-        DATABASE_REPLICA_URLS=[replica.url],
-        REPLICA_MAX_LAG_S=1,
-    )
+    strict = instance_like(app, REPLICA_MAX_LAG_S=1, REDIS_URL=None)
     reader = strict.test_client()
     author = sign_up(client, "hurried")
     wait_until(lambda: replayed_to_primary(primary, replica), REPLAY_TIMEOUT_S, "no replay")
@@ -210,9 +212,23 @@ def test_anonymous_reads_skip_a_replica_further_behind_than_the_limit(
         assert fallbacks("replica_lagging") == before + 1
         replicas_state = reader.get("/health/ready").get_json()["replicas"]
         assert replicas_state == {f"127.0.0.1:{replica.port}/folio": "lagging"}
+        # Without Redis no instance knows a user's last write: signed in, the primary.
+        before = fallbacks("signed_in_without_redis")
+        assert title in titles(reader, author)
+        assert fallbacks("signed_in_without_redis") == before + 1
     finally:
         replica.execute("SELECT pg_wal_replay_resume()")
         dispose(strict)
+
+
+def instance_like(app, **settings):
+    """Another Folio instance on the same primary and replicas."""
+    return create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+        DATABASE_REPLICA_URLS=app.config["DATABASE_REPLICA_URLS"],
+        **settings,
+    )
 
 
 def dispose(app):
