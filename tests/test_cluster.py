@@ -229,8 +229,8 @@ def test_the_main_flows_pass_through_the_balancer_and_both_instances_serve(clust
     assert cluster.served_by("gunicorn-2") > 0
 
 
-def test_the_instances_were_told_where_the_replica_is(cluster):
-    """For the read routing to come: each instance's environment names the replica."""
+def test_the_instances_read_from_the_replica_they_were_told_of(cluster):
+    """Each instance's environment names the replica, and its readiness reports it."""
     url = next(
         line.split("=", 1)[1]
         for line in cluster.output.read_text().splitlines()
@@ -239,6 +239,9 @@ def test_the_instances_were_told_where_the_replica_is(cluster):
     pid = cluster.instance_pid("gunicorn-2")
     environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     assert f"DATABASE_REPLICA_URLS={url}".encode() in environ
+    status, _, ready = cluster.call("GET", "/health/ready")
+    assert status == 200, ready
+    assert ready["replicas"] == {f"127.0.0.1:{cluster.replica_port}/folio": "ok"}
 
 
 class Load:
