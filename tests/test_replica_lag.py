@@ -1,9 +1,15 @@
 """How far behind a replica is, dated against the primary's sampled positions
-(app/core/replicas.py `PositionHistory`): pure arithmetic, no server needed."""
+(app/core/replicas.py `PositionHistory`): pure arithmetic, no server needed;
+and how a user's write position is kept in Redis."""
 
 import math
+import os
+import uuid
 
-from app.core.replicas import PositionHistory
+import pytest
+from redis import Redis
+
+from app.core.replicas import WRITE_POSITION_KEY, PositionHistory, ReplicaSet
 
 
 def history(*samples, keep_s=10):
@@ -36,3 +42,22 @@ def test_a_replica_behind_every_kept_sample_is_too_far_behind():
 def test_samples_older_than_kept_are_dropped():
     positions = history((0, 1), (5, 2), (11, 3), keep_s=10)
     assert [sampled_at for sampled_at, _ in positions.samples] == [5, 11]
+
+
+@pytest.mark.redis
+def test_a_users_earlier_write_never_replaces_their_later_position():
+    """Two requests of one user finish in either order: the later position stays."""
+    redis = Redis.from_url(os.environ["REDIS_URL"])
+    positions = ReplicaSet([], None, max_lag_s=5, redis=redis)
+    user_id = f"test-{uuid.uuid4().hex}"
+    key = WRITE_POSITION_KEY.format(user_id)
+    try:
+        positions.remember(user_id, 2000)
+        positions.remember(user_id, 1000)  # the earlier write's request, answered last
+        assert int(redis.get(key)) == 2000
+        assert 0 < redis.ttl(key) <= 10  # 2 x REPLICA_MAX_LAG_S
+        positions.remember(user_id, 3000)
+        assert int(redis.get(key)) == 3000
+    finally:
+        redis.delete(key)
+        redis.close()

@@ -70,6 +70,16 @@ PRIMARY_FALLBACKS = Counter(
     ["reason"],
 )
 
+# Keeps the later of two positions: a user's two requests may finish in either
+# order, and the earlier write's position must not replace the later one's.
+REMEMBER_LATER_POSITION = """
+local known = redis.call('get', KEYS[1])
+if known and tonumber(known) >= tonumber(ARGV[1]) then
+    return redis.call('expire', KEYS[1], ARGV[2])
+end
+return redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2])
+"""
+
 # --- g keys: this request's writing state, kept by the primary engine's events.
 WROTE = "folio_wrote"  # the session's transaction has written or locked
 COMMITTED_WRITE = "folio_committed_write"  # a write was committed in this request
@@ -126,6 +136,7 @@ class ReplicaSet:
         self.max_lag_s = max_lag_s
         self.remember_s = max(1, 2 * max_lag_s)
         self.redis = redis
+        self.remember_later = redis.register_script(REMEMBER_LATER_POSITION) if redis else None
         self.history = PositionHistory(keep_s=self.remember_s + 2 * CHECK_INTERVAL_S)
 
     # --- Choosing
@@ -218,7 +229,7 @@ class ReplicaSet:
             return
         try:
             key = WRITE_POSITION_KEY.format(user_id)
-            self.redis.set(key, position, ex=self.remember_s)
+            self.remember_later(keys=[key], args=[position, self.remember_s])
         except Exception as error:  # its reads will find Redis away too: the primary
             log.warning("replicas: Redis did not answer: %s", error)
 
