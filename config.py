@@ -165,6 +165,10 @@ class Config:
         self.DB_STATEMENT_TIMEOUT_MS = self.env_int("DB_STATEMENT_TIMEOUT_MS", 5000)
         self.DB_CONNECT_TIMEOUT_S = self.env_int("DB_CONNECT_TIMEOUT_S", 3)
         self.REDIS_URL = self.env_str("REDIS_URL")
+        # Read replicas (app/core/replicas.py): PostgreSQL streaming standbys the
+        # read model reads from; none by default, then every read goes to the primary.
+        self.DATABASE_REPLICA_URLS = self.env_replica_urls("DATABASE_REPLICA_URLS")
+        self.REPLICA_MAX_LAG_S = self.env_int("REPLICA_MAX_LAG_S", 5)
         self.MAX_CONTENT_LENGTH = self.env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
         self.IDEMPOTENCY_TTL_S = self.env_int("IDEMPOTENCY_TTL_S", 24 * 3600)
         self.LOG_LEVEL = self.env_str("LOG_LEVEL", "INFO").upper()
@@ -377,6 +381,9 @@ class Config:
         value = self.env_str(name, default)
         if value is None:
             return None
+        return self.database_url(name, value)
+
+    def database_url(self, name, value):
         scheme, separator, rest = value.partition("://")
         if not separator or scheme.lower() not in DATABASE_SCHEMES:
             given = f"{scheme}://" if separator else "no scheme"
@@ -390,6 +397,24 @@ class Config:
         except (ArgumentError, ValueError):
             raise ConfigError(f"{name} is not a valid database URL") from None
         return url
+
+    def env_replica_urls(self, name):
+        """Comma-separated PostgreSQL URLs of the primary's streaming replicas.
+
+        Refused on SQLite (it has no replicas), and any URL that is not
+        PostgreSQL's, with one line that says so."""
+        values = [value.strip() for value in (self.env_str(name) or "").split(",")]
+        urls = [self.database_url(name, value) for value in values if value]
+        if not urls:
+            return []
+        if any(not url.startswith("postgresql") for url in urls):
+            raise ConfigError(f"{name} must list postgresql:// URLs (streaming replicas)")
+        if not (self.SQLALCHEMY_DATABASE_URI or "").startswith("postgresql"):
+            raise ConfigError(
+                f"{name} needs a PostgreSQL {self.DATABASE_URL_VARIABLE}: "
+                "SQLite has no replicas (unset it)"
+            )
+        return urls
 
     def env_origins(self, name, default):
         """A comma-separated list of origins, or `*` for any origin.

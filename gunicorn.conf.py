@@ -96,10 +96,13 @@ def post_fork(server, worker):
     which the master (and the other workers) may still be using; this worker
     then opens its own.
     """
+    from app.core.replicas import replica_set
     from app.extensions import db
 
     with worker.app.wsgi().app_context():
         db.engine.dispose(close=False)
+        if (replicas := replica_set()) is not None:
+            replicas.dispose(close=False)
 
 
 def child_exit(server, worker):

@@ -23,21 +23,19 @@ brings its own server, so a second run would add time and no coverage. It
 needs nginx and PostgreSQL's server binaries; CI installs both.
 """
 
-import glob
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from config import BASE_DIR
+from tests.replication import connect, postgres_bin, throwaway_primary
 from tests.servers import (
     call,
     free_port,
@@ -54,11 +52,6 @@ START_TIMEOUT_S = 180  # a base backup and four servers on a busy machine
 REPLAY_TIMEOUT_S = 30
 
 
-def postgres_bin():
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
 @pytest.fixture(scope="module", autouse=True)
 def cluster_environment():
     if not os.environ.get("TEST_DATABASE_URL"):
@@ -70,53 +63,11 @@ def cluster_environment():
     )
 
 
-def connect(port, database="postgres"):
-    return psycopg.connect(
-        host="127.0.0.1", port=port, user="postgres", dbname=database, autocommit=True
-    )
-
-
 @pytest.fixture(scope="module")
 def primary():
     """A throwaway PostgreSQL server with a `folio` database; yields its port."""
-    # Not under pytest's tmp_path: its parent is closed to the postgres user.
-    root = Path(tempfile.mkdtemp(prefix="folio-test-primary-"))
-    user = "postgres" if os.geteuid() == 0 else None
-    if user:
-        shutil.chown(root, user, user)
-    bin_dir, port = postgres_bin(), free_port()
-    initdb = [str(bin_dir / "initdb"), "-D", str(root / "data"), "-U", "postgres"]
-    subprocess.run(
-        [*initdb, "--auth=trust", "--no-sync"], user=user, check=True, capture_output=True
-    )
-    with open(root / "postgres.log", "w") as log:
-        server = subprocess.Popen(
-            [
-                *(str(bin_dir / "postgres"), "-D", str(root / "data"), "-p", str(port)),
-                *("-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={root}"),
-                *("-c", "fsync=off"),
-            ],
-            user=user,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until(lambda: answers(port), 60, f"the primary did not start; see {root}")
-        with connect(port) as connection:
-            connection.execute("CREATE DATABASE folio")
+    with throwaway_primary() as port:
         yield port
-    finally:
-        server.send_signal(signal.SIGINT)  # fast shutdown
-        server.wait(60)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def answers(port):
-    try:
-        connect(port).close()
-        return True
-    except psycopg.OperationalError:
-        return False
 
 
 class Cluster:
@@ -278,8 +229,8 @@ def test_the_main_flows_pass_through_the_balancer_and_both_instances_serve(clust
     assert cluster.served_by("gunicorn-2") > 0
 
 
-def test_the_instances_were_told_where_the_replica_is(cluster):
-    """For the read routing to come: each instance's environment names the replica."""
+def test_the_instances_read_from_the_replica_they_were_told_of(cluster):
+    """Each instance's environment names the replica, and its readiness reports it."""
     url = next(
         line.split("=", 1)[1]
         for line in cluster.output.read_text().splitlines()
@@ -288,6 +239,9 @@ def test_the_instances_were_told_where_the_replica_is(cluster):
     pid = cluster.instance_pid("gunicorn-2")
     environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     assert f"DATABASE_REPLICA_URLS={url}".encode() in environ
+    status, _, ready = cluster.call("GET", "/health/ready")
+    assert status == 200, ready
+    assert ready["replicas"] == {f"127.0.0.1:{cluster.replica_port}/folio": "ok"}
 
 
 class Load:

@@ -75,6 +75,36 @@ def test_a_database_url_that_does_not_parse_is_refused():
         ProductionConfig({**PRODUCTION, "DATABASE_URL": "postgresql://u:p@db:port/folio"})
 
 
+PRIMARY = "postgresql://folio@db/folio"
+
+
+def test_replica_urls_are_read_as_a_list_of_postgresql_urls():
+    settings = {**PRODUCTION, "DATABASE_URL": PRIMARY}
+    replicas = "postgres://folio@replica-1/folio, postgresql://folio@replica-2/folio"
+    loaded = ProductionConfig({**settings, "DATABASE_REPLICA_URLS": replicas})
+    assert loaded.DATABASE_REPLICA_URLS == [
+        "postgresql+psycopg://folio@replica-1/folio",
+        "postgresql+psycopg://folio@replica-2/folio",
+    ]
+    assert ProductionConfig(settings).DATABASE_REPLICA_URLS == []  # none by default
+
+
+@pytest.mark.parametrize(
+    "replicas", ["mysql://folio:hunter2@replica/folio", "sqlite:///replica.db", "replica:5432"]
+)
+def test_a_replica_url_on_another_scheme_stops_the_start(replicas):
+    settings = {**PRODUCTION, "DATABASE_URL": PRIMARY, "DATABASE_REPLICA_URLS": replicas}
+    with pytest.raises(ConfigError, match=r"^DATABASE_REPLICA_URLS must ") as refused:
+        ProductionConfig(settings)
+    assert "hunter2" not in str(refused.value)
+
+
+def test_replicas_are_refused_on_sqlite():
+    replicas = {"DATABASE_REPLICA_URLS": "postgresql://folio@replica/folio"}
+    with pytest.raises(ConfigError, match=r"needs a PostgreSQL DATABASE_URL: SQLite has no"):
+        config.DevelopmentConfig(replicas)
+
+
 @pytest.mark.parametrize(
     "scheme",
     ["postgres", "postgresql", "postgresql+psycopg"],

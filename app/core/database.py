@@ -29,6 +29,7 @@ locked".
 
 import select
 from pathlib import Path
+from types import SimpleNamespace
 
 import orjson
 import psycopg
@@ -42,6 +43,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 
+from app.core import replicas
 from app.extensions import db
 
 POOL_RECYCLE_S = 1800  # no connection is used longer (idle links dropped by firewalls)
@@ -81,6 +83,12 @@ def init_database(app):
             attach_listeners(engine)
         # Made once: an OptionEngine per read would cost every request its making.
         app.extensions[READ_ONLY] = read_only_engine(db.engine)
+        hooks = SimpleNamespace(
+            engine_options=engine_options,
+            attach_listeners=attach_listeners,
+            close_reading_connection=close_reading_connection,
+        )
+        replicas.init_replicas(app, db.engine, app.extensions[READ_ONLY], hooks)
     app.teardown_appcontext(close_reading_connection)
 
 
@@ -116,14 +124,20 @@ def reading_connection():
     Otherwise (an anonymous read, or a read after the commit): a connection of
     the read-only engine (`read_only_engine`), taken at the first read of the
     application context and handed back at its teardown.
+
+    With replicas (`app/core/replicas.py`), only a transaction that has written
+    or locked keeps the session's connection; the others read from a replica
+    fresh enough for this reader, or else from the read-only engine.
     """
     # Asked without making a session: an anonymous read never needs one (28 us).
-    if db.session.registry.has() and db.session().in_transaction():
+    if db.session.registry.has() and db.session().in_transaction() and not replicas.may_leave():
         return db.session().connection()
     connection = g.get("reading_connection")
     if connection is None:
-        reader = current_app.extensions[READ_ONLY]
-        connection = g.reading_connection = reader.connect()
+        connection = replicas.reading_engine_connection()
+        if connection is None:
+            connection = current_app.extensions[READ_ONLY].connect()
+        g.reading_connection = connection
     return connection
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from app.core.api import Blueprint
 from app.core.errors import problem
 from app.core.openapi import problems
+from app.core.replicas import replica_set
 from app.extensions import db
 
 log = logging.getLogger("folio.ops")
@@ -18,6 +19,14 @@ blp = Blueprint("health", __name__, url_prefix="/health", description="Liveness 
 class HealthSchema(Schema):
     status = fields.String(metadata={"example": "ok"})
     checks = fields.Dict(keys=fields.String(), values=fields.String())
+    replicas = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={
+            "description": "With DATABASE_REPLICA_URLS: each replica (host:port/database) "
+            "ok, lagging or down; reads skip those not ok, so they never fail readiness"
+        },
+    )
 
 
 def database_answers():
@@ -57,7 +66,9 @@ def liveness():
 def readiness():
     """Readiness: the database (and Redis, when configured) answer.
 
-    503 problem details when one does not; `checks` names which.
+    503 problem details when one does not; `checks` names which. Replicas are
+    reported apart (`replicas`) and never fail it: reads skip a replica that
+    is down and go to the primary.
     """
     checks = {"database": "ok" if database_answers() else "down"}
     if current_app.config.get("REDIS_URL"):
@@ -65,4 +76,7 @@ def readiness():
     down = sorted(name for name, state in checks.items() if state != "ok")
     if down:
         return problem(503, f"Not ready: {', '.join(down)} down.", checks=checks)
-    return {"status": "ok", "checks": checks}
+    ready = {"status": "ok", "checks": checks}
+    if (replicas := replica_set()) is not None:
+        ready["replicas"] = replicas.states()
+    return ready
