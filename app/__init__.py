@@ -11,6 +11,7 @@ from app.auth import blp as auth_blp
 from app.cli import register_commands
 from app.conduit import blp as conduit_blp
 from app.core.auth import configure_token_keys
+from app.core.conditional import init_conditional_lists
 from app.core.content_type import (
     MergeSlashes,
     no_type_without_content,
@@ -34,6 +35,7 @@ from app.ops.health import blp as health_blp
 from app.ops.metrics import blp as metrics_blp
 from app.ops.metrics import init_metrics, init_pool_metrics
 from app.schemas import problems  # noqa: F401  (the spec names its schemas: core/openapi.py)
+from app.services.counters import list_version
 from app.tasks import init_celery
 from config import Config, load_config
 
@@ -90,6 +92,7 @@ def init_extensions(app):
     limiter.init_app(app)
     api.init_app(app)
     init_celery(app)
+    init_conditional_lists(app, read_version=list_version)
 
 
 def register_blueprints(app):

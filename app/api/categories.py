@@ -5,7 +5,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict, NotFound
 
 from app.api import blp
-from app.core.conditional import cacheable, check_if_match, etagged, if_match, versioned
+from app.core.conditional import (
+    cacheable,
+    check_if_match,
+    conditional_list,
+    etagged,
+    if_match,
+    versioned,
+)
 from app.core.idempotency import idempotent_create
 from app.core.paging import paginate
 from app.core.permissions import auth_required
@@ -35,6 +42,7 @@ def name_taken(error):
 
 
 @blp.route("/categories")
+@conditional_list
 @blp.arguments(CategoryListArgs, location="query", as_kwargs=False)
 @blp.response(200, page_of(CategorySchema))
 def list_categories(args):

@@ -8,7 +8,14 @@ from marshmallow import ValidationError, fields, validate
 from werkzeug.exceptions import NotFound, Unauthorized
 
 from app.api import blp
-from app.core.conditional import cacheable, check_if_match, etagged, if_match, versioned
+from app.core.conditional import (
+    cacheable,
+    check_if_match,
+    conditional_list,
+    etagged,
+    if_match,
+    versioned,
+)
 from app.core.idempotency import idempotent_create
 from app.core.openapi import problems
 from app.core.paging import paginate
@@ -66,6 +73,7 @@ def found(post):
 
 @blp.route("/posts")
 @auth_optional
+@conditional_list
 @problems(400)
 @blp.arguments(PostListArgs, location="query", as_kwargs=False)
 @blp.response(200, page_of(PostListItemSchema))
@@ -158,6 +166,7 @@ def unfavorite_post(reference):
 
 @blp.route("/feed")
 @auth_required()
+@conditional_list
 @blp.arguments(FeedArgs, location="query", as_kwargs=False)
 @blp.response(200, page_of(PostListItemSchema))
 def feed(args):
