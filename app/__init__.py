@@ -11,6 +11,7 @@ from app.auth import blp as auth_blp
 from app.cli import register_commands
 from app.conduit import blp as conduit_blp
 from app.core.auth import configure_token_keys
+from app.core.compression import init_compression
 from app.core.conditional import init_conditional_lists
 from app.core.content_type import (
     MergeSlashes,
@@ -67,6 +68,7 @@ def configure_app(app):
     app.json = OrjsonProvider(app)
     app.json.sort_keys = False  # keep fields in schema order: problem details read type-first
     app.session_interface = NoSessions()
+    init_compression(app)  # registered first, so it runs last: on the final body
     init_request_logging(app)
     # Registered before the limiter's own hook, so it runs after it.
     app.after_request(keep_retry_after_for_refusals)
