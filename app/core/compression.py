@@ -25,7 +25,7 @@ from app.core.conditional import ENCODED_SUFFIX
 
 JSON_TYPES = frozenset({"application/json", "application/problem+json"})
 MIN_BYTES = 1024
-# Level 6 (gzip's default) saves about 2% more bytes than 5 at about 20% more CPU.
+# Level 6 (gzip's default) saved 1% more bytes than 5 on a list page, for 20% more CPU.
 LEVEL = 5
 
 
