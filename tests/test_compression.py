@@ -33,6 +33,7 @@ def test_small_bodies_304s_and_head_are_left_alone(client, posts):
     not_modified = client.get(f"{API}/posts", headers={**GZIP, "If-None-Match": tag})
     assert not_modified.status_code == 304
     assert "Content-Encoding" not in not_modified.headers
+    assert "Accept-Encoding" in not_modified.headers["Vary"]  # as its 200 would say
     assert "Content-Encoding" not in client.head(f"{API}/posts", headers=GZIP).headers
 
 

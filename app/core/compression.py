@@ -49,6 +49,11 @@ def compressible(response):
 
 def compress_json(response):
     """After every request: gzip the body when `compressible` and the client accepts it."""
+    if response.status_code == 304:
+        # A 304 carries the Vary its 200 would have (RFC 9110 15.4.5); its body is
+        # unknown here, and naming Accept-Encoding needlessly costs nothing.
+        response.vary.add("Accept-Encoding")
+        return response
     if not compressible(response):
         return response
     response.vary.add("Accept-Encoding")
