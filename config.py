@@ -183,6 +183,8 @@ class Config:
             "PREFERRED_URL_SCHEME", "http", {"http", "https"}
         )
         self.METRICS_TOKEN = self.env_str("METRICS_TOKEN")
+        # gzip JSON in the app (app/core/compression.py); false behind nginx, which does it.
+        self.APP_COMPRESS = self.env_bool("APP_COMPRESS", True)
         # Trusted proxy hops per X-Forwarded-* header; 0 ignores the header (no proxy).
         self.PROXY_FIX_X_FOR = self.env_int("PROXY_FIX_X_FOR", 0)
         self.PROXY_FIX_X_PROTO = self.env_int("PROXY_FIX_X_PROTO", 0)

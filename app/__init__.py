@@ -11,6 +11,8 @@ from app.auth import blp as auth_blp
 from app.cli import register_commands
 from app.conduit import blp as conduit_blp
 from app.core.auth import configure_token_keys
+from app.core.compression import init_compression
+from app.core.conditional import init_conditional_lists
 from app.core.content_type import (
     MergeSlashes,
     no_type_without_content,
@@ -35,6 +37,7 @@ from app.ops.metrics import blp as metrics_blp
 from app.ops.metrics import init_metrics, init_pool_metrics
 from app.schemas import problems  # noqa: F401  (the spec names its schemas: core/openapi.py)
 from app.services import tokens  # noqa: F401  (registers the JWT loaders that find a token's user)
+from app.services.counters import list_version
 from app.tasks import init_celery
 from config import Config, load_config
 
@@ -66,6 +69,7 @@ def configure_app(app):
     app.json = OrjsonProvider(app)
     app.json.sort_keys = False  # keep fields in schema order: problem details read type-first
     app.session_interface = NoSessions()
+    init_compression(app)  # registered first, so it runs last: on the final body
     init_request_logging(app)
     # Registered before the limiter's own hook, so it runs after it.
     app.after_request(keep_retry_after_for_refusals)
@@ -91,6 +95,7 @@ def init_extensions(app):
     limiter.init_app(app)
     api.init_app(app)
     init_celery(app)
+    init_conditional_lists(app, read_version=list_version)
 
 
 def register_blueprints(app):

@@ -33,6 +33,20 @@ request = function()
 end
 """
 
+# A client revalidating its copy: the first answer's ETag, sent back in
+# If-None-Match on every request after it (so all but one answer is a 304).
+REVALIDATE = """
+local etag = nil
+request = function()
+  if etag then wrk.headers["If-None-Match"] = etag end
+  return wrk.format()
+end
+response = function(status, headers, body)
+  if etag == nil then etag = headers["ETag"] or headers["etag"] end
+end
+"""
+GZIP = 'wrk.headers["Accept-Encoding"] = "gzip"'
+
 
 @dataclass
 class Scenario:

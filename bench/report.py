@@ -39,6 +39,8 @@ TARGETS = [
     ("cursor deep page vs page 1", "list deep page (cursor)", "list page 1 (cursor)", 0.9),
     ("page mode page 4000 vs page 1", "list page 4000 (page)", "list page 1 (page)", 0.5),
     ("single post vs floor single", "single post", "floor single post", 0.5),
+    # Issue 17: an unchanged list revalidated (304, no list query) against its 200.
+    ("list 304 vs its 200 (issue 17)", "list page 1 (304)", "list page 1 (cursor)", 2),
     # Issue 15's budget: what every endpoint pays, seen on a cheap one; deep offsets.
     ("GET /tags vs floor single (issue 15)", "GET /tags", "floor single post", 0.5),
     (

@@ -296,6 +296,8 @@ def scenarios(env, database, post_id):
         load.Scenario("list page 1 (cursor)", "/api/v1/posts?per_page=20"),
         load.Scenario("list deep page (cursor)", deep, note=f"page {page:,}"),
         load.Scenario("list page 1 (page)", "/api/v1/posts?page=1&per_page=20"),
+        load.Scenario("list page 1 (304)", "/api/v1/posts?per_page=20", lua=load.REVALIDATE),
+        load.Scenario("list page 1 (gzip)", "/api/v1/posts?per_page=20", lua=load.GZIP),
         load.Scenario("list page 4000 (page)", "/api/v1/posts?page=4000&per_page=20"),
         load.Scenario("single post", f"/api/v1/posts/{post_id}"),
         load.Scenario("GET /tags", "/api/v1/tags"),

@@ -104,6 +104,8 @@ def app_environment(environ):
     # gunicorn is reachable only through nginx, which sets these two headers itself.
     env["PROXY_FIX_X_FOR"] = "1"
     env["PROXY_FIX_X_PROTO"] = "1"
+    # nginx gzips JSON for clients that ask (folio.conf.template): once is enough.
+    env["APP_COMPRESS"] = "false"
     return env
 
 

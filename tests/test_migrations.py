@@ -17,6 +17,7 @@ from app.extensions import db
 from app.migration_check import scratch_database
 from app.models import COUNTING_TRIGGERS
 from app.models.base import include_in_autogenerate
+from app.models.list_changes import POSTGRES_TRIGGERS, SQLITE_TRIGGERS
 from config import BASE_DIR
 from tests.conftest import POSTGRES_URL, dispose_engines
 
@@ -114,14 +115,19 @@ def counting_objects(engine):
         return dict(connection.execute(text(listed)).all())
 
 
+def list_version_triggers(kind):
+    return POSTGRES_TRIGGERS if kind == "postgres" else SQLITE_TRIGGERS
+
+
 # The revision before the counts' triggers: later migrations stack on top of them.
 BEFORE_TRIGGERS = "e3223bdcb305"
 
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_the_migrations_make_the_models_counting_triggers(kind):
-    """Alembic compares no triggers: the migration's frozen copy must equal what the
-    models make (models/counting.py), and its downgrade must take all of it away."""
+    """Alembic compares no triggers: the migrations' frozen copies must equal what the
+    models make (models/counting.py, models/list_changes.py), and their downgrades
+    must take all of it away."""
     url = make_url(POSTGRES_URL if kind == "postgres" else "sqlite:///unused.db")
     with scratch_database(url) as migrated_url, scratch_database(url) as created_url:
         migrated = create_app("testing", SQLALCHEMY_DATABASE_URI=migrated_url)
@@ -131,6 +137,7 @@ def test_the_migrations_make_the_models_counting_triggers(kind):
                 db.create_all()
                 expected = counting_objects(db.engine)
             assert set(COUNTING_TRIGGERS) <= set(expected)
+            assert set(list_version_triggers(kind)) <= set(expected)
             with migrated.app_context():
                 upgrade(directory=MIGRATIONS)
                 assert counting_objects(db.engine) == expected

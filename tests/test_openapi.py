@@ -263,8 +263,18 @@ def test_a_path_parameter_documents_404_unless_the_view_does(probe_spec):
 def test_if_none_match_documents_304_and_etag(probe_spec):
     answers = responses(probe_spec, "get", "/probe/items/{item_id}")
     assert refs(answers)["304"] == "NotModified"
-    assert header_names(answers["200"]) == {"X-Request-ID", "ETag"}
+    assert header_names(answers["200"]) == {"X-Request-ID", "ETag", "Cache-Control", "Vary"}
     assert "412" not in answers
+
+
+def test_lists_document_if_none_match_beside_their_query_arguments(spec):
+    """A conditional list keeps its query parameters and adds If-None-Match and 304."""
+    for path in ("/api/v1/posts", "/api/v1/tags", "/api/v1/feed", "/api/articles"):
+        operation = spec["paths"][path]["get"]
+        names = {p.get("name") or p["$ref"].rsplit("/", 1)[-1] for p in operation["parameters"]}
+        assert "If-None-Match" in names and names - {"If-None-Match"}, path
+        assert operation["responses"]["304"] == {"$ref": "#/components/responses/NotModified"}
+        assert {"ETag", "Cache-Control", "Vary"} <= set(operation["responses"]["200"]["headers"])
 
 
 def test_if_match_documents_412_and_etag(probe_spec):

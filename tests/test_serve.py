@@ -95,6 +95,11 @@ def test_json_is_compressed_for_clients_that_ask(served):
     assert json.loads(gzip.decompress(body))["openapi"]
 
 
+def test_behind_nginx_the_app_leaves_compression_to_it():
+    """nginx gzips (folio.conf.template); the app's own gzip would be work done twice."""
+    assert serve_script().app_environment({})["APP_COMPRESS"] == "false"
+
+
 def test_folio_sees_the_clients_address_and_never_a_forged_one(served):
     forged = b"X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n"
     status, headers, _ = get(served.port, "/health", forged, source=CLIENT)

@@ -6,7 +6,14 @@ from werkzeug.exceptions import Conflict, NotFound
 
 from app.api import blp
 from app.api.idempotency import idempotent_create
-from app.core.conditional import cacheable, check_if_match, etagged, if_match, versioned
+from app.core.conditional import (
+    cacheable,
+    check_if_match,
+    conditional_list,
+    etagged,
+    if_match,
+    versioned,
+)
 from app.core.paging import paginate
 from app.core.permissions import auth_required
 from app.extensions import db
@@ -35,6 +42,7 @@ def name_taken(error):
 
 
 @blp.route("/categories")
+@conditional_list
 @blp.arguments(CategoryListArgs, location="query", as_kwargs=False)
 @blp.response(200, page_of(CategorySchema))
 def list_categories(args):

@@ -8,7 +8,14 @@ from werkzeug.exceptions import Forbidden, NotFound
 from app.api import blp
 from app.api.idempotency import idempotent_create
 from app.api.posts import post_or_404
-from app.core.conditional import cacheable, check_if_match, etagged, if_match, versioned
+from app.core.conditional import (
+    cacheable,
+    check_if_match,
+    conditional_list,
+    etagged,
+    if_match,
+    versioned,
+)
 from app.core.openapi import problems
 from app.core.paging import paginate
 from app.core.permissions import auth_optional, auth_required, ensure_can_modify, viewer
@@ -35,6 +42,7 @@ def comment_or_404(comment_id, *, for_update=False):
 
 @blp.route("/posts/<reference>/comments")
 @auth_optional
+@conditional_list
 @blp.arguments(CommentListArgs, location="query", as_kwargs=False)
 @blp.response(200, page_of(CommentSchema))
 def list_comments(args, reference):

@@ -9,7 +9,14 @@ from werkzeug.exceptions import NotFound, Unauthorized
 
 from app.api import blp
 from app.api.idempotency import idempotent_create
-from app.core.conditional import cacheable, check_if_match, etagged, if_match, versioned
+from app.core.conditional import (
+    cacheable,
+    check_if_match,
+    conditional_list,
+    etagged,
+    if_match,
+    versioned,
+)
 from app.core.openapi import problems
 from app.core.paging import paginate
 from app.core.permissions import auth_optional, auth_required, ensure_can_modify, viewer
@@ -74,6 +81,7 @@ def committed_answer(post):
 
 @blp.route("/posts")
 @auth_optional
+@conditional_list
 @problems(400)
 @blp.arguments(PostListArgs, location="query", as_kwargs=False)
 @blp.response(200, page_of(PostListItemSchema))
@@ -164,6 +172,7 @@ def unfavorite_post(reference):
 
 @blp.route("/feed")
 @auth_required()
+@conditional_list
 @blp.arguments(FeedArgs, location="query", as_kwargs=False)
 @blp.response(200, page_of(PostListItemSchema))
 def feed(args):

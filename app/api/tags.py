@@ -1,6 +1,7 @@
 """Tags, most used first."""
 
 from app.api import blp
+from app.core.conditional import conditional_list
 from app.core.paging import paginate
 from app.models import Tag
 from app.schemas.pagination import PaginationArgs, page_of, sort_field
@@ -16,6 +17,7 @@ class TagListArgs(PaginationArgs):
 
 
 @blp.route("/tags")
+@conditional_list
 @blp.arguments(TagListArgs, location="query", as_kwargs=False)
 @blp.response(200, page_of(TagSchema))
 def list_tags(args):

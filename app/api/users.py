@@ -4,7 +4,7 @@ from flask_jwt_extended import current_user
 from werkzeug.exceptions import Conflict, NotFound
 
 from app.api import blp
-from app.core.conditional import cacheable
+from app.core.conditional import cacheable, conditional_list
 from app.core.openapi import problems
 from app.core.paging import paginate
 from app.core.permissions import auth_optional, auth_required, viewer
@@ -41,6 +41,7 @@ def user_or_404(username):
 
 @blp.route("/users")
 @auth_required("admin")
+@conditional_list
 @blp.arguments(UserListArgs, location="query", as_kwargs=False)
 @blp.response(200, page_of(OwnUserSchema))
 def list_users(args):
@@ -102,6 +103,7 @@ def unfollow(username):
 
 @blp.route("/users/<username>/followers")
 @auth_optional
+@conditional_list
 @blp.arguments(FollowListArgs, location="query", as_kwargs=False)
 @blp.response(200, page_of(PublicUserSchema))
 def followers(args, username):
@@ -112,6 +114,7 @@ def followers(args, username):
 
 @blp.route("/users/<username>/following")
 @auth_optional
+@conditional_list
 @blp.arguments(FollowListArgs, location="query", as_kwargs=False)
 @blp.response(200, page_of(PublicUserSchema))
 def following(args, username):

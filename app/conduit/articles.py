@@ -19,6 +19,7 @@ from app.conduit.schemas import (
     ConduitFeedArgsSchema,
     ConduitNewArticleRequestSchema,
 )
+from app.core.conditional import conditional_list
 from app.core.openapi import problems
 from app.core.permissions import auth_optional, auth_required, ensure_can_modify, viewer
 from app.extensions import db
@@ -47,6 +48,7 @@ def article_page(rows, args):
 
 @blp.route("/articles")
 @auth_optional
+@conditional_list
 @blp.arguments(ConduitArticleListArgsSchema, location="query", as_kwargs=False)
 @blp.response(200, ConduitArticleListResponseSchema)
 def list_articles(args):
@@ -58,6 +60,7 @@ def list_articles(args):
 
 @blp.route("/articles/feed")
 @auth_required()
+@conditional_list
 @blp.arguments(ConduitFeedArgsSchema, location="query", as_kwargs=False)
 @blp.response(200, ConduitArticleListResponseSchema)
 def feed(args):

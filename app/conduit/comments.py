@@ -10,6 +10,7 @@ from app.conduit.schemas import (
     ConduitCommentResponseSchema,
     ConduitNewCommentRequestSchema,
 )
+from app.core.conditional import conditional_list
 from app.core.openapi import problems
 from app.core.permissions import auth_optional, auth_required, ensure_can_modify, viewer
 from app.extensions import db
@@ -23,6 +24,7 @@ MAX_COMMENTS = 500
 
 @blp.route("/articles/<article_slug:slug>/comments")
 @auth_optional
+@conditional_list
 @blp.response(200, ConduitCommentListResponseSchema)
 def list_comments(slug):
     """An article's comments, oldest first (at most 500)."""

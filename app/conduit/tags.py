@@ -2,6 +2,7 @@
 
 from app.conduit import blp
 from app.conduit.schemas import ConduitTagListResponseSchema
+from app.core.conditional import conditional_list
 from app.models import Tag
 from app.services import tags
 from app.services.listing import window
@@ -11,6 +12,7 @@ MAX_TAGS = 100
 
 
 @blp.route("/tags")
+@conditional_list
 @blp.response(200, ConduitTagListResponseSchema)
 def list_tags():
     """Tags of published articles, most used first (at most 100)."""

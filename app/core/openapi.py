@@ -14,7 +14,11 @@ endpoint declares only the responses that are its own:
 - a list (it takes `per_page`) answers with a `Link` header, and a bad
   `cursor` with 400;
 - an `If-None-Match` header parameter means 304 and an ETag on 200; an
-  `If-Match` one means 412 and an ETag on 200;
+  `If-Match` one means 412 and an ETag on 200; a conditional read's 200 also
+  says who may cache it (`Cache-Control`, `Vary`: app/core/caching.py);
+- a conditional list (`CONDITIONAL_LIST` in its doc, set by
+  app/core/conditional.py) takes `If-None-Match` beside its query arguments
+  (a doc's `parameters` would replace those);
 - every operation but the operational ones can be rate limited (429) and
   meets the database, which may be away (503 with `Retry-After`);
 - every write can meet a concurrent one: 409 (app/core/errors.py);
@@ -90,12 +94,27 @@ HEADERS = {
         "required": True,
     },
     "Link": string_header("RFC 8288 links to the `next` (and `prev`, `first`, `last`) pages."),
-    "ETag": string_header("Strong tag of this version of the resource."),
+    "ETag": string_header(
+        "Tag of this answer: strong for a single resource (ending in `-gzip` when "
+        "compressed), weak (`W/`) for a list page. Send it back in If-None-Match."
+    ),
     "Location": string_header("URL of the created resource."),
     "Retry-After": string_header("Seconds to wait before trying again."),
     "WWW-Authenticate": string_header("`Bearer`, with the reason when a token was given."),
-    "Cache-Control": string_header("`no-store`: the answer carries tokens or the own account."),
+    "Cache-Control": string_header(
+        "Who may keep the answer: `no-store` (it carries tokens or the own account); "
+        "`private, max-age=0, must-revalidate` (it is the token's caller's); "
+        "`public, max-age=0, must-revalidate` (the same for every caller). "
+        "Revalidate with If-None-Match before reuse."
+    ),
+    "Vary": string_header(
+        "Request headers the answer depends on: `Authorization` when the token shapes it, "
+        "`Accept-Encoding` when it may be compressed."
+    ),
 }
+
+# A doc key (see the module's docstring) the plugin reads and removes.
+CONDITIONAL_LIST = "x-folio-conditional-list"
 
 PARAMETERS = {
     "If-None-Match": string_header("An ETag the client holds: 304 when it is still current."),
@@ -266,6 +285,8 @@ def success_headers(operation):
         headers.append("Link")
     if parameter_names(operation, "header") & {"If-None-Match", "If-Match"}:
         headers.append("ETag")
+    if "If-None-Match" in parameter_names(operation, "header"):
+        headers.extend(("Cache-Control", "Vary"))
     return headers
 
 
@@ -319,6 +340,8 @@ class FolioSpecPlugin(BasePlugin):
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         for method, operation in (operations or {}).items():
+            if operation.pop(CONDITIONAL_LIST, False):
+                operation.setdefault("parameters", []).append("If-None-Match")
             operation["responses"] = self.complete_responses(path, method, operation)
             for tag in operation.get("tags", []):
                 if tag in ERROR_DIALECTS:

@@ -86,7 +86,9 @@ class Tag(Model):
 # The maintained totals, kept by triggers (app/models/counting.py) and read by
 # app/services/counters.py: one row each, made with the table.
 PUBLISHED_POSTS = "published_posts"
-COUNTERS = (PUBLISHED_POSTS,)
+# Bumped once per transaction that changes anything a list shows (models/list_changes.py).
+LIST_VERSION = "list_version"
+COUNTERS = (PUBLISHED_POSTS, LIST_VERSION)
 
 
 class Counter(Model):
@@ -101,7 +103,7 @@ class Counter(Model):
 event.listen(
     Counter.__table__,
     "after_create",
-    DDL("INSERT INTO counters (name, value) VALUES ('published_posts', 0)"),
+    DDL("INSERT INTO counters (name, value) VALUES ('published_posts', 0), ('list_version', 0)"),
 )
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, func, insert, literal, literal_column, select,
 from app.core.database import reading_connection
 from app.extensions import db
 from app.models import Counter, Post, Tag, post_tags
-from app.models.post import PUBLISHED_POSTS
+from app.models.post import LIST_VERSION, PUBLISHED_POSTS
 from app.services.page_anchors import Maintained, MaintainedCount
 
 # Sorts of the published list whose keys never change: published_at is stamped
@@ -58,6 +58,15 @@ PUBLISHED_LIST = MaintainedCount(
     total=select(Counter.value).where(Counter.name == PUBLISHED_POSTS).scalar_subquery(),
     stable_sorts=STABLE_POST_SORTS,
 )
+
+
+LIST_VERSION_READ = select(Counter.value).where(Counter.name == LIST_VERSION)
+
+
+def list_version():
+    """The list version (app/models/list_changes.py): it grows with every committed
+    write to a listed table. None when its row is missing (then nothing is 304)."""
+    return reading_connection().execute(LIST_VERSION_READ).scalar()
 
 
 def tag_counts_from_tables():
