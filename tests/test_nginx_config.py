@@ -135,7 +135,10 @@ class StandInHandler(socketserver.StreamRequestHandler):
         self.server.received[request_line.split()[0]] += 1
         if not self.server.broken:
             body = self.server.server_address.encode()
-            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            # "Connection: close", as gunicorn's sync workers answer: a connection
+            # nginx kept for reuse would be closed under it, a race on a busy host.
+            head = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+            self.wfile.write(head % len(body) + body)
 
 
 @pytest.fixture
