@@ -91,7 +91,11 @@ class CategoryUpdateSchema(InputSchema):
 
 class TagSchema(Schema):
     name = fields.String(dump_only=True)
-    posts_count = fields.Integer(dump_only=True, metadata={"description": "Published posts"})
+    posts_count = fields.Integer(
+        attribute="published_posts_count",
+        dump_only=True,
+        metadata={"description": "Published posts"},
+    )
 
 
 # For the spec: a title holds something besides white space (it is trimmed).
