@@ -68,6 +68,14 @@ def arguments():
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
     parser.add_argument("-n", "--requests", type=int, default=50, help="per endpoint")
     parser.add_argument("--only", help="endpoint names containing this text (and the floor)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting changed from the shipped ones, e.g. RATELIMIT_ENABLED=false or "
+        "BENCH_LAYERS_OFF=metrics (bench/layers.py's switches): what a layer costs",
+    )
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -163,7 +171,8 @@ def main():
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
     metrics_dir = tempfile.mkdtemp(prefix="folio-metrics-")
-    env = {**os.environ, **production_env(args), "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+    changes = dict(setting.split("=", 1) for setting in args.set)
+    env = {**os.environ, **production_env(args), **changes, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
     env.pop("TEST_DATABASE_URL", None)
     command = [
         "valgrind",
@@ -188,6 +197,8 @@ def main():
         figures[name] = totals(dump) / args.requests
         dump.rename(OUT / f"{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.callgrind")
     print(f"Instructions per request ({args.requests} requests each, callgrind):")
+    if args.set:
+        print(f"  changed from the shipped settings: {', '.join(args.set)}")
     for name, _path, _signed_in, floor in selected(args):
         ratio = f"  {figures[floor] / figures[name]:.2f}x the {floor}" if floor else ""
         print(f"  {name:<26} {figures[name]:>12,.0f}{ratio}")
