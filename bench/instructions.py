@@ -76,6 +76,7 @@ def arguments():
         help="a setting changed from the shipped ones, e.g. RATELIMIT_ENABLED=false or "
         "BENCH_LAYERS_OFF=metrics (bench/layers.py's switches): what a layer costs",
     )
+    parser.add_argument("--out", type=Path, default=OUT, help="where the callgrind files go")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -168,8 +169,9 @@ def main():
     args = arguments()
     if args.measure:
         return measure(args)
-    shutil.rmtree(OUT, ignore_errors=True)
-    OUT.mkdir(parents=True)
+    out = args.out
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
     metrics_dir = tempfile.mkdtemp(prefix="folio-metrics-")
     changes = dict(setting.split("=", 1) for setting in args.set)
     env = {**os.environ, **production_env(args), **changes, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
@@ -178,24 +180,24 @@ def main():
         "valgrind",
         "--tool=callgrind",
         f"--dump-before={MARKER}",
-        f"--callgrind-out-file={OUT}/callgrind.out",
+        f"--callgrind-out-file={out}/callgrind.out",
         sys.executable,
         __file__,
         "--measure",
         f"-n{args.requests}",
         *(["--only", args.only] if args.only else []),
     ]
-    with (OUT / "run.log").open("w") as log:
+    with (out / "run.log").open("w") as log:
         done = subprocess.run(command, env=env, cwd=ROOT, stdout=log, stderr=log)
     shutil.rmtree(metrics_dir, ignore_errors=True)
     if done.returncode:
-        raise SystemExit(f"the measured run failed: see {OUT / 'run.log'}")
+        raise SystemExit(f"the measured run failed: see {out / 'run.log'}")
     # Dump 1 is start-up and warm-up; dump k+1 is endpoint k's requests.
     figures = {}
     for index, (name, *_rest) in enumerate(selected(args), start=2):
-        dump = OUT / f"callgrind.out.{index}"
+        dump = out / f"callgrind.out.{index}"
         figures[name] = totals(dump) / args.requests
-        dump.rename(OUT / f"{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.callgrind")
+        dump.rename(out / f"{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.callgrind")
     print(f"Instructions per request ({args.requests} requests each, callgrind):")
     if args.set:
         print(f"  changed from the shipped settings: {', '.join(args.set)}")
