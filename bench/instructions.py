@@ -34,10 +34,11 @@ for `callgrind_annotate --inclusive=yes <file> | head -60`, which shows where
 the instructions go. `--set NAME=VALUE` changes a setting (a layer off: see
 bench/layers.py's switches); `--out DIR` lets two runs go side by side.
 
-Instruction counts repeat to within about 1% from run to run for a request
-with one round trip; a request with several varies a little more, since a
-driver waiting for a busy server loops more often (psycopg's and redis-py's
-waits are Python).
+Instruction counts are not exactly repeatable on a busy machine: a driver
+waiting for a busy server loops more often (psycopg's and redis-py's waits are
+Python). The same code gave a single post 3.53 to 3.64 million instructions
+over six runs, and a signed-in one (more round trips) 7.27 to 7.71 million:
+differences under about 3% need several runs each.
 
 Measured 2026-12-05 (10,000 posts, shipped settings, instructions a request;
 ratio = floor / Folio): floor list 1.88 M, floor single post 0.42 M; list

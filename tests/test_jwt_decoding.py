@@ -2,7 +2,7 @@
 both the rate limiter's key and the view's verification read it.
 
 One decode fewer per signed-in request: a signed-in single post went from
-8.59 to 7.27 million instructions a request (bench/instructions.py, callgrind).
+about 8.6 to 7.5 million instructions a request (bench/instructions.py, callgrind).
 """
 
 from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request

@@ -17,8 +17,8 @@ decode passes (`decode_token` calls it); tests/test_jwt_decoding.py fails if
 that method goes away or a request decodes twice.
 
 Measured (bench/instructions.py, callgrind, shipped settings): a signed-in
-single post, 8,591,390 instructions a request with two decodes, 7,270,211 with
-one (-15%).
+single post took 8.45 to 8.66 million instructions a request with two decodes
+and 7.27 to 7.71 million with one, over three runs each (about -12%).
 """
 
 from flask import has_request_context, request
