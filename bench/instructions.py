@@ -46,8 +46,8 @@ page 1 6.48 M (0.29x), single post 3.56 M (0.12x), signed in 7.27 M (0.06x),
 GET /api/v1/tags 5.40 M (0.08x), Conduit GET /api/tags 4.77 M (0.09x),
 GET /health 1.40 M. Single post with one layer off: limiter -1.02 M (29%),
 CORS -59 K, request id and security headers -41 K, metrics -26 K, access log
--10 K; every layer off 2.04 M, so the stack is 1.52 M, 43% of a single post
-(issue 19's target: 15%).
+-10 K (these four within the spread of one run each); every layer off
+2.04 M, so the stack is 1.52 M, 43% of a single post (issue 19's target: 15%).
 """
 
 import argparse
