@@ -218,3 +218,13 @@ def test_orjson_parses_json_on_folios_connections_only(app):
 def json_loader(connection):
     oid = psycopg.adapters.types["json"].oid
     return connection.adapters.get_loader(oid, psycopg.pq.Format.TEXT)
+
+
+@pytest.mark.parametrize("path", [f"{API}/tags", "/api/tags"])
+def test_a_list_of_tags_reads_on_the_read_only_engine(app, client, alice, path):
+    """A list that writes nothing takes no session transaction: plain rows on the
+    read-only engine (one round trip on PostgreSQL, no BEGIN and no ROLLBACK)."""
+    publish(client, alice, tags=["python"])
+    with engine_events(app, "before_cursor_execute") as calls:
+        assert client.get(path).status_code == 200
+    assert calls and all(is_read_only(conn) for conn, *_ in calls)

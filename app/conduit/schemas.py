@@ -139,7 +139,7 @@ class ConduitProfileSchema(OutputSchema):
     )
 
 
-class ConduitUserSchema(Schema):
+class ConduitUserSchema(OutputSchema):
     """The signed-in user: dumped from `{"account": user, "token": access_token}`."""
 
     email = fields.String(required=True, attribute="account.email")
@@ -198,11 +198,11 @@ class ConduitCommentListResponseSchema(OutputSchema):
     comments = fields.List(fields.Nested(ConduitCommentSchema), required=True)
 
 
-class ConduitTagListResponseSchema(Schema):
+class ConduitTagListResponseSchema(OutputSchema):
     tags = fields.Pluck(TagSchema, "name", many=True, required=True)
 
 
-class ConduitErrorsSchema(Schema):
+class ConduitErrorsSchema(OutputSchema):
     """Conduit's error body: messages by field, or under `body` for the request as a whole."""
 
     errors = fields.Dict(

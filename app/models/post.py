@@ -80,8 +80,6 @@ class Tag(Model):
     # Kept exact by the database's triggers (app/models/counting.py).
     published_posts_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
-    posts_count: Mapped[int] = query_expression()
-
 
 # The maintained totals, kept by triggers (app/models/counting.py) and read by
 # app/services/counters.py: one row each, made with the table.

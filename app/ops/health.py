@@ -3,7 +3,7 @@
 import logging
 
 from flask import current_app
-from marshmallow import Schema, fields
+from marshmallow import fields
 from sqlalchemy import text
 
 from app.core.api import Blueprint
@@ -11,12 +11,13 @@ from app.core.errors import problem
 from app.core.openapi import problems
 from app.core.replicas import replica_set
 from app.extensions import db
+from app.schemas.base import OutputSchema
 
 log = logging.getLogger("folio.ops")
 blp = Blueprint("health", __name__, url_prefix="/health", description="Liveness and readiness")
 
 
-class HealthSchema(Schema):
+class HealthSchema(OutputSchema):
     status = fields.String(metadata={"example": "ok"})
     checks = fields.Dict(keys=fields.String(), values=fields.String())
     replicas = fields.Dict(

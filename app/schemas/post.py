@@ -2,7 +2,7 @@
 
 import re
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import ValidationError, fields, post_load, validate
 
 from app.models import POST_STATUSES
 from app.schemas import fast_path
@@ -65,7 +65,7 @@ class AuthorSchema(OutputSchema):
     image = fields.String(allow_none=True)
 
 
-class CategorySchema(Schema):
+class CategorySchema(OutputSchema):
     id = fields.Integer(dump_only=True)
     name = fields.String(dump_only=True)
     slug = fields.String(dump_only=True)
@@ -89,9 +89,13 @@ class CategoryUpdateSchema(InputSchema):
     description = text(500, allow_none=True)
 
 
-class TagSchema(Schema):
+class TagSchema(OutputSchema):
     name = fields.String(dump_only=True)
-    posts_count = fields.Integer(dump_only=True, metadata={"description": "Published posts"})
+    posts_count = fields.Integer(
+        attribute="published_posts_count",
+        dump_only=True,
+        metadata={"description": "Published posts"},
+    )
 
 
 # For the spec: a title holds something besides white space (it is trimmed).
@@ -148,7 +152,7 @@ class PostSchema(PostListItemSchema):
     body = fields.String()
 
 
-class CommentSchema(Schema):
+class CommentSchema(OutputSchema):
     id = fields.Integer(dump_only=True)
     body = fields.String(dump_only=True)
     author = fields.Nested(AuthorSchema, dump_only=True)

@@ -4,10 +4,12 @@ app/core/openapi.py refers to these by name (marshmallow's class registry), so
 core imports no schemas; the factory imports this module.
 """
 
-from marshmallow import INCLUDE, Schema, fields
+from marshmallow import INCLUDE, fields
+
+from app.schemas.base import OutputSchema
 
 
-class ProblemSchema(Schema):
+class ProblemSchema(OutputSchema):
     """RFC 9457 problem details, the body of every error response.
 
     Problem types may add members (readiness adds `checks`), so unknown

@@ -1,9 +1,9 @@
 """Users and tokens: registration, login, the own view and the public view."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.models import ROLES
-from app.schemas.base import InputSchema
+from app.schemas.base import InputSchema, OutputSchema
 from app.schemas.fields import JSONBoolean, UTCDateTime, text
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9_]{3,32}$", error="3 to 32 letters, digits or underscores.")
@@ -46,7 +46,7 @@ class LoginSchema(InputSchema):
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=256))
 
 
-class TokenPairSchema(Schema):
+class TokenPairSchema(OutputSchema):
     access_token = fields.String(required=True)
     refresh_token = fields.String(required=True)
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
@@ -92,7 +92,7 @@ class UserListQuerySchema(InputSchema):
     q = text(100, min_length=1, metadata={"description": "Matches username, email or full name"})
 
 
-class PublicUserSchema(Schema):
+class PublicUserSchema(OutputSchema):
     id = fields.Integer(dump_only=True)
     username = fields.String(dump_only=True)
     full_name = fields.String(dump_only=True, allow_none=True)
@@ -139,5 +139,5 @@ class EmailVerifySchema(InputSchema):
     token = account_token()
 
 
-class AcceptedSchema(Schema):
+class AcceptedSchema(OutputSchema):
     detail = fields.String(required=True)
