@@ -13,7 +13,7 @@ export FLASK_APP := wsgi
 help:
 	@echo "make run      start the dev server on http://$(HOST):$(PORT) (SQLite by default; PORT=, HOST= change it)"
 	@echo "make serve    production shape in the foreground: nginx on 127.0.0.1:\$${PORT:-8080} in front of gunicorn"
-	@echo "make cluster  make serve with a streaming PostgreSQL replica of DATABASE_URL and two instances"
+	@echo "make cluster  make serve with two instances and a streaming replica of DATABASE_URL (unset: of a throwaway primary)"
 	@echo "make test     run the suite on SQLite, then on PostgreSQL/Redis when configured, with"
 	@echo "              branch coverage: about 25 min on a quiet 2-core machine, 50 on a busy one"
 	@echo "make test-quick  the in-process tests on SQLite, while you work (1.5 min quiet, 2.5 busy)"
@@ -55,7 +55,9 @@ serve: $(VENV)/.runtime
 # Several instances and a replica, locally (deploy/cluster.py): a streaming replica
 # of the PostgreSQL primary in DATABASE_URL (pg_basebackup; needs the server's
 # binaries and a replication line in its pg_hba.conf), two gunicorn instances
-# and nginx balancing them. Prints DATABASE_REPLICA_URLS. Ctrl-C stops them all.
+# and nginx balancing them. Without DATABASE_URL (or CLUSTER_ARGS=--own-primary)
+# it makes a throwaway primary with initdb first. Prints DATABASE_REPLICA_URLS.
+# Ctrl-C stops them all.
 cluster: $(VENV)/.runtime
 	$(BIN)/python deploy/cluster.py $(CLUSTER_ARGS)
 

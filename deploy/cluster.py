@@ -5,7 +5,15 @@ instances, and nginx balancing them.
 instances and replica reads on one machine (the tests start it too). It reads
 the environment as deploy/serve.py does; DATABASE_URL names the primary, a
 PostgreSQL server on this host whose binaries are installed (Debian's, under
-/usr/lib/postgresql/MAJOR/bin, matching the server's major version). Then:
+/usr/lib/postgresql/MAJOR/bin, matching the server's major version).
+
+Without DATABASE_URL (or with --own-primary), it first makes a throwaway
+primary of its own: initdb into the temporary directory, started on a free
+port (PRIMARY_PORT) with replication allowed from 127.0.0.1, and a `folio`
+database; it is stopped last and goes with the directory. That needs only
+PostgreSQL's server binaries (the newest under /usr/lib/postgresql, else
+PATH's), no server to configure. The tests make their primaries with it too.
+Then:
 
 1. takes a base backup of the primary (`pg_basebackup -R`: it also writes the
    settings that make the copy follow the primary) into a temporary directory;
@@ -23,7 +31,7 @@ PostgreSQL server on this host whose binaries are installed (Debian's, under
 With --log-dir DIR, each server writes to DIR/NAME.log (gunicorn-1, gunicorn-2,
 nginx, replica), the way to tell the instances apart; by default they all
 write here. Ctrl-C or SIGTERM stops nginx and the instances gracefully, then
-the replica, and removes the directory; when nginx, the last instance or the
+the replica, then an own primary, and removes the directory; when nginx, the last instance or the
 replica exits, the rest are stopped. Killed outright (SIGKILL), Linux stops
 every server; the temporary directory (folio-cluster-*) is then left behind.
 
@@ -42,6 +50,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -66,12 +75,17 @@ POSTGRES_STOP = signal.SIGINT
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--log-dir", type=Path, help="write each server's output to DIR/NAME.log")
+    parser.add_argument(
+        "--own-primary",
+        action="store_true",
+        help="make a throwaway primary even when DATABASE_URL is set (the default without it)",
+    )
     return parser.parse_args(argv)
 
 
 def primary_url(environ):
     """DATABASE_URL, which must name a PostgreSQL server."""
-    url = make_url(environ.get("DATABASE_URL") or "sqlite://")
+    url = make_url(environ["DATABASE_URL"])
     if url.get_backend_name() != "postgresql":
         raise SystemExit("cluster: DATABASE_URL must name the PostgreSQL primary")
     return url
@@ -108,6 +122,14 @@ def postgres_bin(major):
             f"install them with: sudo apt-get install postgresql-{major}"
         )
     return Path(found).parent
+
+
+def newest_postgres_bin():
+    """The newest Debian server binaries, else those on PATH; None without initdb."""
+    debian = Path("/usr/lib/postgresql").glob("*/bin/initdb")
+    newest = max(debian, key=lambda initdb: float(initdb.parent.parent.name), default=None)
+    found = newest or (Path(which) if (which := shutil.which("initdb")) else None)
+    return found.parent if found else None
 
 
 def server_user():
@@ -160,20 +182,77 @@ def write_replica_config(data_dir, port, socket_dir, minimums):
     (data_dir / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
 
 
-def wait_for_replica(url, process):
-    """Until the replica answers a query in recovery; SystemExit if it exits or never does."""
+def wait_for_server(name, url, process, ready_query="SELECT true"):
+    """Until the server answers `ready_query` with true; SystemExit if it exits or never does."""
     deadline = time.monotonic() + REPLICA_START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"cluster: the replica exited ({process.returncode})")
+            raise SystemExit(f"cluster: the {name} exited ({process.returncode})")
         try:
             with psycopg.connect(libpq(url), connect_timeout=2) as connection:
-                if connection.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+                if connection.execute(ready_query).fetchone()[0]:
                     return
         except psycopg.OperationalError:
             pass
-        time.sleep(0.5)
-    raise SystemExit(f"cluster: the replica did not answer within {REPLICA_START_TIMEOUT_S} s")
+        time.sleep(0.2)
+    raise SystemExit(f"cluster: the {name} did not answer within {REPLICA_START_TIMEOUT_S} s")
+
+
+def start_own_primary(directory, stdout=None):
+    """A throwaway primary in `directory`/primary with a `folio` database: its
+    process and URL. initdb --auth=trust writes a pg_hba.conf that also accepts
+    replication from 127.0.0.1; the server listens there only."""
+    bin_dir, user = newest_postgres_bin(), server_user()
+    if bin_dir is None:
+        raise SystemExit(
+            "cluster: without DATABASE_URL, PostgreSQL's server binaries (initdb) are needed; "
+            "install them with: sudo apt-get install postgresql"
+        )
+    if user:
+        shutil.chown(directory, user, user)  # initdb and the server write in it as `user`
+    data_dir = directory / "primary"
+    initdb = [str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres"]
+    subprocess.run(
+        [*initdb, "--auth=trust", "--no-sync"], user=user, check=True, capture_output=True
+    )
+    port = int(serve.whole_number(os.environ, "PRIMARY_PORT", str(free_port())))
+    command = [
+        *(str(bin_dir / "postgres"), "-D", str(data_dir), "-p", str(port)),
+        *("-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={directory}"),
+        *("-c", "fsync=off"),  # throwaway: a crash only means making another
+    ]
+    process = serve.start(command, user=user, stdout=stdout, stderr=stdout)
+    url = make_url(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres")
+    try:
+        wait_for_server("primary", url, process)
+        with psycopg.connect(libpq(url), autocommit=True) as connection:
+            connection.execute("CREATE DATABASE folio")
+    except BaseException:
+        stop_postgres(process)
+        raise
+    return process, url.set(database="folio")
+
+
+def stop_postgres(process):
+    if process.poll() is None:
+        process.send_signal(POSTGRES_STOP)
+    process.wait(60)
+
+
+@contextlib.contextmanager
+def own_primary():
+    """start_own_primary in a temporary directory of its own, logging to its
+    primary.log, for the tests; yields the URL."""
+    directory = Path(tempfile.mkdtemp(prefix="folio-primary-"))
+    try:
+        with open(directory / "primary.log", "w") as log:
+            process, url = start_own_primary(directory, log)
+        try:
+            yield url
+        finally:
+            stop_postgres(process)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def start_replica(url, directory, output, servers):
@@ -191,7 +270,7 @@ def start_replica(url, directory, output, servers):
     process = serve.start(command, user=user, stdout=stdout, stderr=stdout)
     servers.append(serve.Server("replica", process, POSTGRES_STOP))
     replica_url = url.set(host="127.0.0.1", port=port)
-    wait_for_replica(replica_url, process)
+    wait_for_server("replica", replica_url, process, "SELECT pg_is_in_recovery()")
     return replica_url
 
 
@@ -201,16 +280,23 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def cluster(nginx, directory, output=None):
+def cluster(nginx, directory, output=None, own=False):
     env = serve.app_environment(os.environ)
-    url = primary_url(env)
+    own = own or not env.get("DATABASE_URL")
+    url = None if own else primary_url(env)
     count = serve.instance_count(env, default=2)
     sockets = serve.instance_sockets(directory, count)
     settings = serve.nginx_settings(env, [f"unix:{path}" for path in sockets])
     nginx_run = serve.checked_nginx(nginx, directory, settings)
 
-    front, back = [], []  # stopped in this order: nothing may lose its database mid-request
+    # Stopped in this order: nothing may lose its database mid-request.
+    front, back, primary = [], [], []
     try:
+        if own:
+            process, url = start_own_primary(directory, output("primary") if output else None)
+            primary.append(serve.Server("primary", process, POSTGRES_STOP))
+            env["DATABASE_URL"] = url.render_as_string(hide_password=False)
+            print(f"DATABASE_URL={env['DATABASE_URL']}", flush=True)
         replica_url = start_replica(url, directory, output, back)
         replica_urls = replica_url.render_as_string(hide_password=False)
         print(f"DATABASE_REPLICA_URLS={replica_urls}", flush=True)
@@ -225,10 +311,11 @@ def cluster(nginx, directory, output=None):
                 file=sys.stderr,
                 flush=True,
             )
-        return serve.watch([*front, *back])
+        return serve.watch([*front, *back, *primary])
     finally:
         serve.stop(front)
         serve.stop(back)
+        serve.stop(primary)
 
 
 def main(argv=None):
@@ -241,7 +328,9 @@ def main(argv=None):
             def output(name):
                 return files.enter_context(open(arguments.log_dir / f"{name}.log", "w"))
 
-        return serve.run_in_foreground("folio-cluster-", functools.partial(cluster, output=output))
+        return serve.run_in_foreground(
+            "folio-cluster-", functools.partial(cluster, output=output, own=arguments.own_primary)
+        )
 
 
 if __name__ == "__main__":

@@ -3,12 +3,12 @@ initdb, and streaming replicas of it made as deploy/cluster.py makes its own.
 
 The machine's shared server has no replication line in pg_hba.conf, and a base
 backup of it would copy every test database: a primary of our own is made in
-seconds, and initdb's pg_hba.conf accepts replication from 127.0.0.1. Run by
-root, the servers run as the postgres OS user (PostgreSQL refuses root).
+seconds (deploy/cluster.py's own_primary, the one `make cluster` makes without
+DATABASE_URL), and initdb's pg_hba.conf accepts replication from 127.0.0.1. Run
+by root, the servers run as the postgres OS user (PostgreSQL refuses root).
 """
 
 import contextlib
-import glob
 import importlib.util
 import os
 import shutil
@@ -28,22 +28,13 @@ REPLICA_START_TIMEOUT_S = 120
 
 
 def postgres_bin():
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
+    return cluster_script().newest_postgres_bin()
 
 
 def connect(port, database="postgres"):
     return psycopg.connect(
         host="127.0.0.1", port=port, user="postgres", dbname=database, autocommit=True
     )
-
-
-def answers(port):
-    try:
-        connect(port).close()
-        return True
-    except psycopg.OperationalError:
-        return False
 
 
 def server_user():
@@ -66,32 +57,10 @@ def stop_server(server):
 
 @contextlib.contextmanager
 def throwaway_primary():
-    """A PostgreSQL server of our own with a `folio` database; yields its port."""
-    root = scratch_directory("folio-test-primary-")
-    bin_dir, port, user = postgres_bin(), free_port(), server_user()
-    initdb = [str(bin_dir / "initdb"), "-D", str(root / "data"), "-U", "postgres"]
-    subprocess.run(
-        [*initdb, "--auth=trust", "--no-sync"], user=user, check=True, capture_output=True
-    )
-    with open(root / "postgres.log", "w") as log:
-        server = subprocess.Popen(
-            [
-                *(str(bin_dir / "postgres"), "-D", str(root / "data"), "-p", str(port)),
-                *("-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={root}"),
-                *("-c", "fsync=off"),
-            ],
-            user=user,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until(lambda: answers(port), 60, f"the primary did not start; see {root}")
-        with connect(port) as connection:
-            connection.execute("CREATE DATABASE folio")
-        yield port
-    finally:
-        stop_server(server)
-        shutil.rmtree(root, ignore_errors=True)
+    """A PostgreSQL server of our own with a `folio` database, made as `make
+    cluster` makes one without DATABASE_URL; yields its port."""
+    with cluster_script().own_primary() as url:
+        yield url.port
 
 
 def cluster_script():

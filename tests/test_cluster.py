@@ -74,16 +74,20 @@ class Cluster:
     """deploy/cluster.py on a free port, each server logging to logs/NAME.log."""
 
     def __init__(self, primary_port, scratch):
+        """primary_port None: no DATABASE_URL, so the script makes its own primary."""
         self.port = free_port()
         self.logs = scratch / "logs"
         self.output = scratch / "cluster.log"
+        primary = f"postgresql+psycopg://postgres@127.0.0.1:{primary_port}/folio"
         self.env = production_env(
-            DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:{primary_port}/folio",
             PORT=self.port,
             LOG_LEVEL="INFO",  # the instances' access lines
             WEB_CONCURRENCY=2,
             RATELIMIT_DEFAULT="1000000/minute",  # the load is the point, not the limit
         )
+        self.env.pop("DATABASE_URL", None)
+        if primary_port is not None:
+            self.env["DATABASE_URL"] = primary
         self.process = None
 
     def start(self):
@@ -378,3 +382,25 @@ def alive(pid):
 def standbys(port):
     with connect(port) as connection:
         return connection.execute("SELECT count(*) FROM pg_stat_replication").fetchone()[0]
+
+
+def test_without_database_url_the_script_makes_its_own_primary(tmp_path):
+    """`make cluster` from a fresh clone: no DATABASE_URL, so the script makes a
+    throwaway primary too; writes pass through nginx to it, reads come back,
+    and SIGTERM stops every server, the primary last, and removes the directory."""
+    cluster = Cluster(None, tmp_path).start()
+    children = Path(f"/proc/{cluster.process.pid}/task/{cluster.process.pid}/children")
+    pids = [int(pid) for pid in children.read_text().split()]
+    try:
+        assert len(pids) == 5  # own primary, replica, two instances, nginx
+        directory = cluster.directory()
+        status, _, ready = cluster.call("GET", "/health/ready")
+        assert status == 200, ready
+        assert ready["replicas"] == {f"127.0.0.1:{cluster.replica_port}/folio": "ok"}
+        sign_up(cluster, "fresh")  # a write through the balancer, then a read of it
+        assert cluster.call("GET", "/api/v1/users/fresh")[2]["username"] == "fresh"
+    finally:
+        assert cluster.stop() == 0
+    assert not [pid for pid in pids if alive(pid)]
+    assert not directory.exists()
+    assert (cluster.logs / "primary.log").read_text()
