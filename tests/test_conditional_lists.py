@@ -148,3 +148,24 @@ def test_a_missing_list_version_means_no_304(app, client, alice):
     response = revalidate(client, f"{API}/posts", tag)
     assert response.status_code == 200
     assert "ETag" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{API}/posts?per_page=-1",
+        f"{API}/posts?category=",
+        f"{API}/categories?per_page=0",
+        f"{API}/tags?per_page=x",
+        "/api/articles?offset=-1",
+    ],
+)
+def test_arguments_are_checked_before_any_304(client, alice, path):
+    """`If-None-Match: *` matches every tag: a request its schema refuses is still a
+    422, never a 304 for a list that does not exist. (Schemathesis found this.)"""
+    response = client.get(path, headers={"If-None-Match": "*"})
+    assert response.status_code == 422, (response.status_code, response.get_data(as_text=True))
+
+
+def test_a_valid_list_answers_the_wildcard_with_304(client, alice):
+    assert client.get(f"{API}/posts", headers={"If-None-Match": "*"}).status_code == 304

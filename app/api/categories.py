@@ -42,8 +42,8 @@ def name_taken(error):
 
 
 @blp.route("/categories")
-@conditional_list
 @blp.arguments(CategoryListArgs, location="query", as_kwargs=False)
+@conditional_list
 @blp.response(200, page_of(CategorySchema))
 def list_categories(args):
     """Categories with their counts of published posts."""

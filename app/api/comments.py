@@ -42,8 +42,8 @@ def comment_or_404(comment_id, *, for_update=False):
 
 @blp.route("/posts/<reference>/comments")
 @auth_optional
-@conditional_list
 @blp.arguments(CommentListArgs, location="query", as_kwargs=False)
+@conditional_list
 @blp.response(200, page_of(CommentSchema))
 def list_comments(args, reference):
     """A post's comments, oldest first."""

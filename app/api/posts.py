@@ -81,9 +81,9 @@ def committed_answer(post):
 
 @blp.route("/posts")
 @auth_optional
-@conditional_list
 @problems(400)
 @blp.arguments(PostListArgs, location="query", as_kwargs=False)
+@conditional_list
 @blp.response(200, page_of(PostListItemSchema))
 def list_posts(args):
     """List published posts (or drafts), filtered, searched and paginated."""
@@ -172,8 +172,8 @@ def unfavorite_post(reference):
 
 @blp.route("/feed")
 @auth_required()
-@conditional_list
 @blp.arguments(FeedArgs, location="query", as_kwargs=False)
+@conditional_list
 @blp.response(200, page_of(PostListItemSchema))
 def feed(args):
     """Published posts by the authors the caller follows, newest first."""

@@ -17,8 +17,8 @@ class TagListArgs(PaginationArgs):
 
 
 @blp.route("/tags")
-@conditional_list
 @blp.arguments(TagListArgs, location="query", as_kwargs=False)
+@conditional_list
 @blp.response(200, page_of(TagSchema))
 def list_tags(args):
     """Tags of published posts with their counts, most used first."""

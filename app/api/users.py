@@ -41,8 +41,8 @@ def user_or_404(username):
 
 @blp.route("/users")
 @auth_required("admin")
-@conditional_list
 @blp.arguments(UserListArgs, location="query", as_kwargs=False)
+@conditional_list
 @blp.response(200, page_of(OwnUserSchema))
 def list_users(args):
     """List accounts (admin): filter by role, active flag or a search string."""
@@ -103,8 +103,8 @@ def unfollow(username):
 
 @blp.route("/users/<username>/followers")
 @auth_optional
-@conditional_list
 @blp.arguments(FollowListArgs, location="query", as_kwargs=False)
+@conditional_list
 @blp.response(200, page_of(PublicUserSchema))
 def followers(args, username):
     """Who follows this user."""
@@ -114,8 +114,8 @@ def followers(args, username):
 
 @blp.route("/users/<username>/following")
 @auth_optional
-@conditional_list
 @blp.arguments(FollowListArgs, location="query", as_kwargs=False)
+@conditional_list
 @blp.response(200, page_of(PublicUserSchema))
 def following(args, username):
     """Whom this user follows."""

@@ -48,8 +48,8 @@ def article_page(rows, args):
 
 @blp.route("/articles")
 @auth_optional
-@conditional_list
 @blp.arguments(ConduitArticleListArgsSchema, location="query", as_kwargs=False)
+@conditional_list
 @blp.response(200, ConduitArticleListResponseSchema)
 def list_articles(args):
     """Published articles, newest first, by tag, author or a user's favourites."""
@@ -60,8 +60,8 @@ def list_articles(args):
 
 @blp.route("/articles/feed")
 @auth_required()
-@conditional_list
 @blp.arguments(ConduitFeedArgsSchema, location="query", as_kwargs=False)
+@conditional_list
 @blp.response(200, ConduitArticleListResponseSchema)
 def feed(args):
     """Published articles by the users the caller follows, newest first."""

@@ -103,8 +103,10 @@ def list_etag(version):
 
 def conditional_list(view):
     """Tag a list's 200 and answer a matching If-None-Match with 304 before the list
-    is read. Goes below the auth decorator (the tag names the caller) and above
-    `@blp.arguments`; documents If-None-Match and the 304 in the spec."""
+    is read. Goes below the auth decorator (the tag names the caller) and below
+    `@blp.arguments`, so that arguments are checked first: a request the schema
+    refuses is a 422, never a 304 (`If-None-Match: *` matches any tag); documents
+    If-None-Match and the 304 in the spec."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
